@@ -1,0 +1,61 @@
+"""Destination areas: factories close enough that one bus may drop off at several of them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from scheduler.model import Factory
+from scheduler.travel import TravelModel
+
+
+def cluster_factories(factories: Sequence[Factory], travel: TravelModel, radius_km: float) -> dict[str, str]:
+    """Complete-linkage clustering: no two factories of an area are more than 2 x ``radius_km`` apart
+    by road. Returns factory_id -> area name (its cities, most factories first, e.g. "东莞市/深圳市")."""
+    ordered = sorted(factories, key=lambda f: f.factory_id)
+    n = len(ordered)
+    km = [[travel.leg(a, b).distance_km for b in ordered] for a in ordered]
+    clusters: list[list[int]] = [[i] for i in range(n)]
+    limit = 2 * radius_km
+    while True:
+        best: tuple[float, int, int] | None = None
+        for x in range(len(clusters)):
+            for y in range(x + 1, len(clusters)):
+                diameter = max(km[i][j] for i in clusters[x] for j in clusters[y])
+                if diameter <= limit and (best is None or diameter < best[0]):
+                    best = (diameter, x, y)
+        if best is None:
+            break
+        _, x, y = best
+        clusters[x].extend(clusters[y])
+        del clusters[y]
+    names: dict[str, str] = {}
+    used: Counter[str] = Counter()
+    for members in sorted(clusters, key=lambda c: min(ordered[i].factory_id for i in c)):
+        cities = Counter(ordered[i].city for i in members)
+        name = "/".join(city for city, _ in sorted(cities.items(), key=lambda kv: (-kv[1], kv[0])))
+        used[name] += 1
+        if used[name] > 1:
+            name = f"{name}#{used[name]}"
+        for i in members:
+            names[ordered[i].factory_id] = name
+    return names
+
+
+def split_factories(factories: Sequence[Factory], weights: dict[str, int], max_weight: int) -> list[list[Factory]]:
+    """Cut an area into parts of at most ``max_weight`` (e.g. routing tasks) by halving it along its
+    longer side, so that each part stays compact. A single factory is never cut."""
+    members = sorted(factories, key=lambda f: f.factory_id)
+    total = sum(weights.get(f.factory_id, 0) for f in members)
+    if total <= max_weight or len(members) <= 1:
+        return [members]
+    lat_span = max(f.lat for f in members) - min(f.lat for f in members)
+    lon_span = max(f.lon for f in members) - min(f.lon for f in members)
+    members.sort(key=(lambda f: (f.lat, f.factory_id)) if lat_span >= lon_span else (lambda f: (f.lon, f.factory_id)))
+    running, cut = 0, 1
+    for k, factory in enumerate(members[:-1], start=1):
+        running += weights.get(factory.factory_id, 0)
+        cut = k
+        if running >= total / 2:
+            break
+    return split_factories(members[:cut], weights, max_weight) + split_factories(members[cut:], weights, max_weight)

@@ -1,0 +1,103 @@
+"""The ``fanggang`` command: ``demo`` and ``plan`` (later: ``serve`` and friends)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scheduler.output import summary_lines, write_plan
+from scheduler.plan import Plan
+from scheduler.scenario import load_scenario
+from scheduler.solve import SolveParams, solve
+from scheduler.validation import InvalidScenario
+
+EXIT_BAD_INPUT = 2
+DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "yudu"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fanggang", description="返岗 point-to-point bus planning for a county.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="plan the busiest day of the bundled fixture county")
+    demo.add_argument("--out", type=Path, default=Path("fanggang-demo"))
+    demo.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
+
+    plan = commands.add_parser("plan", help="plan one day of a scenario")
+    plan.add_argument("scenario", type=Path, help="folder of CSV files or one .xlsx workbook")
+    plan.add_argument("--date", required=True, help="travel date, YYYY-MM-DD")
+    plan.add_argument("--out", type=Path, required=True, help="output folder")
+    plan.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
+    plan.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    console = Console()
+    if args.command == "demo":
+        return _run(console, DEMO_SCENARIO, None, None, args.out, args.time_limit)
+    try:
+        day = dt.date.fromisoformat(args.date)
+    except ValueError:
+        console.print(f"[red]--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]")
+        return EXIT_BAD_INPUT
+    return _run(console, args.scenario, args.policy, day, args.out, args.time_limit)
+
+
+def _run(
+    console: Console, scenario_path: Path, policy: Path | None, day: dt.date | None, out: Path, time_limit: float
+) -> int:
+    if time_limit <= 0:
+        console.print("[red]--time-limit: expected a positive number of seconds.[/red]")
+        return EXIT_BAD_INPUT
+    started = time.monotonic()
+    try:
+        scenario = load_scenario(scenario_path, policy)
+    except InvalidScenario as err:
+        console.print(f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]")
+        for problem in err.problems[:200]:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        if len(err.problems) > 200:
+            console.print(f"  ... and {len(err.problems) - 200} more")
+        return EXIT_BAD_INPUT
+    if day is None:
+        day = scenario.busiest_day()
+    problem = scenario.problem_for(day)
+    console.print(
+        f"{scenario.rules.county}: {len(problem.travellers)} travellers can travel on {day} "
+        f"(loaded in {time.monotonic() - started:.1f} s); planning within {time_limit:g} s."
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("planning", total=1.0)
+
+        def on_progress(share: float, message: str) -> None:
+            progress.update(task, completed=share, description=message)
+
+        plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
+    write_plan(plan, problem, out)
+    _print_summary(console, plan)
+    console.print(f"Written to {out}/ (plan.json, buses.csv, fallback.csv, manifests/) in {time.monotonic() - started:.1f} s.")
+    return 0
+
+
+def _print_summary(console: Console, plan: Plan) -> None:
+    table = Table(title=f"返岗包车计划 bus plan {plan.date}", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, value in summary_lines(plan):
+        table.add_row(label, value)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Writing a plan: plan.json, buses.csv, fallback.csv and one manifest per bus, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from scheduler.model import Problem
+from scheduler.plan import Plan, format_clock
+
+MANIFEST_COLUMNS = ["座位 seat", "姓名 name", "身份证号 id_number", "手机 phone", "上车点 boards_at", "下车点 alights_at"]
+MODE_LABELS = {
+    "bus": "包车 chartered bus",
+    "township_transport": "乡镇自行组织(凭票报销) township transport",
+    "free_ticket": "免费车票 free ticket",
+    "unplaced": "未安排 unplaced",
+}
+
+
+def mask_id_number(id_number: str) -> str:
+    """Keep the region code and the last four characters: 360731********123X."""
+    if len(id_number) < 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def manifest_rows(plan: Plan, problem: Problem, bus_id: str, mask: bool = True) -> list[dict[str, str]]:
+    """Seat list of one bus in boarding order, seats numbered from 1."""
+    bus = next(b for b in plan.buses if b.bus_id == bus_id)
+    people = {t.traveller_id: t for t in problem.travellers}
+    alights_at = {t: s.place_name for s in bus.stops for t in s.alight}
+    rows = []
+    seat = 0
+    for stop in bus.stops:
+        for tid in stop.board:
+            seat += 1
+            person = people[tid]
+            rows.append(
+                {
+                    "seat": str(seat),
+                    "traveller_id": tid,
+                    "name": person.name,
+                    "id_number": mask_id_number(person.id_number) if mask else person.id_number,
+                    "phone": person.phone,
+                    "boards_at": stop.place_name,
+                    "boards_time": format_clock(plan.date, stop.arrival_s),
+                    "alights_at": alights_at[tid],
+                }
+            )
+    return rows
+
+
+def write_plan(plan: Plan, problem: Problem, out_dir: Path) -> None:
+    """Write every output into a temporary folder, then move it into place, so that a failure
+    leaves ``out_dir`` as it was."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".fanggang-", dir=out_dir.parent))
+    try:
+        _write_all(plan, problem, staging)
+        if out_dir.exists():
+            backup = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(backup, ignore_errors=True)
+            out_dir.rename(backup)
+            staging.rename(out_dir)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
+    (folder / "plan.json").write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    names = {t.traveller_id: t for t in problem.travellers}
+    places = {t.township_id: t.name for t in problem.townships} | {f.factory_id: f.name for f in problem.factories}
+    with (folder / "buses.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["bus_id", "vehicle_type", "seats", "load", "area", "departure", "arrival", "distance_km",
+             "drive_hours", "drivers", "cost", "pickups", "dropoffs"]
+        )
+        for b in plan.buses:
+            writer.writerow(
+                [b.bus_id, b.vehicle_type, b.seats, b.load, b.area, format_clock(plan.date, b.stops[0].arrival_s),
+                 format_clock(plan.date, b.stops[-1].arrival_s), round(b.distance_km, 1), round(b.drive_hours, 2),
+                 b.drivers, round(b.cost, 2),
+                 " / ".join(s.place_name for s in b.stops if s.kind == "pickup"),
+                 " / ".join(s.place_name for s in b.stops if s.kind == "dropoff")]
+            )
+    with (folder / "fallback.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["traveller_id", "name", "township", "factory", "mode", "est_cost", "reason"])
+        for f in plan.fallback:
+            t = names[f.traveller_id]
+            writer.writerow(
+                [f.traveller_id, t.name, places[t.township_id], places[t.factory_id], f.mode, f.est_cost, f.reason]
+            )
+    manifests = folder / "manifests"
+    manifests.mkdir()
+    for bus in plan.buses:
+        with (manifests / f"{bus.bus_id}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(MANIFEST_COLUMNS)
+            for row in manifest_rows(plan, problem, bus.bus_id):
+                writer.writerow(
+                    [row["seat"], row["name"], row["id_number"], row["phone"], row["boards_at"], row["alights_at"]]
+                )
+
+
+def summary_lines(plan: Plan) -> list[tuple[str, str]]:
+    """(label, value) pairs a dispatcher reads: buses by size, seats, km, cost by payer, modes."""
+    totals = plan.totals
+    by_size = Counter(b.seats for b in plan.buses)
+    seats = sum(b.seats for b in plan.buses)
+    lines = [
+        ("日期 date", plan.date.isoformat()),
+        ("旅客 travellers", str(totals.travellers)),
+        ("包车 buses", f"{totals.buses} (" + ", ".join(f"{n}x{s}座" for s, n in sorted(by_size.items(), reverse=True)) + ")"),
+        ("座位 seats filled", f"{totals.on_buses}/{seats} ({totals.seat_fill:.1%})"),
+        ("里程 km", f"{totals.distance_km:,.0f}"),
+        ("包车费 charter (county)", f"{totals.charter_cost:,.0f} CNY"),
+        ("报销 township reimbursement", f"{totals.reimbursement_cost:,.0f} CNY"),
+        ("车票 free tickets", f"{totals.ticket_cost:,.0f} CNY"),
+        ("补贴 subsidies (registered-poor)", f"{totals.subsidy_cost:,.0f} CNY"),
+        ("合计 total", f"{totals.total_cost:,.0f} CNY"),
+    ]
+    modes = plan.modes()
+    for mode, label in MODE_LABELS.items():
+        lines.append((label, str(modes.get(mode, 0))))
+    return lines

@@ -1,0 +1,200 @@
+"""The county's rules as data: who gets a chartered bus, what the fallbacks pay, and the planning limits.
+
+Every number here is a county decision; the defaults are the figures in the county notices
+(see README "Policy settings"). A county overrides any of them in ``policy.toml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class InvalidPolicy(ValueError):
+    """policy.toml names an unknown setting or gives a value of the wrong kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class AssemblyPoint:
+    """A place (say the county bus station) that named townships can feed by their own shuttle."""
+
+    point_id: str
+    name: str
+    lat: float
+    lon: float
+    township_ids: tuple[str, ...]
+    shuttle_cost_per_person: float
+
+    def __post_init__(self) -> None:
+        if not -90 <= self.lat <= 90 or not -180 <= self.lon <= 180:
+            raise InvalidPolicy(f"Assembly point {self.point_id}: expected lat/lon in range, got {self.lat},{self.lon}.")
+        if self.shuttle_cost_per_person < 0:
+            raise InvalidPolicy(f"Assembly point {self.point_id}: expected shuttle_cost_per_person >= 0.")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRules:
+    """County policy and planning limits. Money in CNY, distances in km, durations in hours or minutes."""
+
+    county: str = "于都县"
+    province: str = "江西省"
+    # The depot where chartered coaches start and end (the county bus station).
+    depot_name: str = "于都汽车站"
+    depot_lat: float = 25.9594
+    depot_lon: float = 115.4110
+
+    # Who rides a chartered bus, and what the fallbacks pay.
+    charter_min_group: int = 20
+    reimburse_per_km: float = 0.45
+    scattered_max: int = 3
+    subsidy_in_province: float = 500.0
+    subsidy_out_of_province: float = 1000.0
+    # Let the solver leave a small group off the buses when its fallback is cheaper than carrying it.
+    price_alternatives: bool = True
+
+    # Grouping.
+    min_split: int = 10
+    # A flow gets a direct bus of the largest coach when it fills at least this share of its seats.
+    direct_fill: float = 0.95
+
+    # Bus limits.
+    max_pickup_stops: int = 3
+    max_dropoff_stops: int = 3
+    max_ride_hours: float = 16.0
+    area_radius_km: float = 40.0
+
+    # Driver rules (road passenger transport safety rules).
+    max_continuous_drive_hours: float = 4.0
+    rest_minutes: float = 20.0
+    second_driver_km: float = 600.0
+    second_driver_hours: float = 8.0
+    second_driver_cost: float = 600.0
+    # One-way driving beyond this cannot be done even with two drivers (2 x 8 h).
+    max_one_way_drive_hours: float = 16.0
+
+    # Empty running back to the depot is billed at this share of the coach's per-km rate.
+    empty_return_factor: float = 1.0
+
+    # The day's clock: coaches leave the depot from this time; arrivals may fall on the plan date
+    # or on the next day, and never after the traveller's report date.
+    depart_from: str = "05:00"
+    boarding_minutes_per_stop: float = 10.0
+    boarding_seconds_per_person: float = 20.0
+    alighting_minutes_per_stop: float = 10.0
+
+    assembly_points: tuple[AssemblyPoint, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        positive = ("charter_min_group", "scattered_max", "min_split", "max_pickup_stops", "max_dropoff_stops")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise InvalidPolicy(f"Expected {name} >= 1, got {getattr(self, name)}.")
+        for name in ("reimburse_per_km", "subsidy_in_province", "subsidy_out_of_province", "second_driver_cost"):
+            if getattr(self, name) < 0:
+                raise InvalidPolicy(f"Expected {name} >= 0, got {getattr(self, name)}.")
+        if not 0 < self.direct_fill <= 1:
+            raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
+        if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
+            raise InvalidPolicy("Expected max_ride_hours and max_continuous_drive_hours > 0.")
+        parse_clock(self.depart_from)
+
+    @property
+    def depart_from_s(self) -> int:
+        return parse_clock(self.depart_from)
+
+    def subsidy_for(self, factory_province: str, factory_in_county: bool) -> float:
+        """One-off subsidy for a registered-poor worker placed at a factory by organised transfer."""
+        if factory_in_county:
+            return 0.0
+        return self.subsidy_in_province if factory_province == self.province else self.subsidy_out_of_province
+
+    def fallback_mode(self, group_size: int) -> str:
+        """Township transport for groups, a free ticket for scattered individuals."""
+        return "free_ticket" if group_size <= self.scattered_max else "township_transport"
+
+    def public_rules(self) -> dict[str, Any]:
+        """The rules a county publishes (thresholds, rates, subsidies), as plain data."""
+        return {
+            "county": self.county,
+            "province": self.province,
+            "charter_min_group": self.charter_min_group,
+            "reimburse_per_km": self.reimburse_per_km,
+            "scattered_max": self.scattered_max,
+            "subsidy_in_province": self.subsidy_in_province,
+            "subsidy_out_of_province": self.subsidy_out_of_province,
+        }
+
+
+def parse_clock(text: str) -> int:
+    """'HH:MM' -> seconds after midnight."""
+    try:
+        hours, minutes = text.strip().split(":")
+        h, m = int(hours), int(minutes)
+    except (ValueError, AttributeError):
+        raise InvalidPolicy(f"Expected a time as HH:MM, got {text!r}.") from None
+    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
+        raise InvalidPolicy(f"Expected a time between 00:00 and 24:00, got {text!r}.")
+    return h * 3600 + m * 60
+
+
+def load_policy(path: Path | None) -> PolicyRules:
+    """Read policy.toml; a missing path gives the defaults.
+
+    Raises:
+        InvalidPolicy: unknown keys, wrong types or values out of range, naming the file.
+    """
+    if path is None:
+        return PolicyRules()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidPolicy(f"{path}: not valid TOML ({err}).") from None
+    return policy_from_dict(data, source=str(path))
+
+
+def policy_from_dict(data: dict[str, Any], source: str = "policy") -> PolicyRules:
+    """Build rules from a dict shaped like policy.toml (used for TOML files and database settings)."""
+    known = {f.name: f for f in fields(PolicyRules)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise InvalidPolicy(f"{source}: unknown setting {key!r}; known settings: {', '.join(sorted(known))}.")
+        if key == "assembly_points":
+            values[key] = tuple(_assembly_point(item, source) for item in value)
+            continue
+        default = known[key].default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise InvalidPolicy(f"{source}: {key} must be true or false, got {value!r}.")
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidPolicy(f"{source}: {key} must be a number, got {value!r}.")
+            if isinstance(default, int) and not isinstance(value, int):
+                raise InvalidPolicy(f"{source}: {key} must be a whole number, got {value!r}.")
+            value = type(default)(value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise InvalidPolicy(f"{source}: {key} must be text, got {value!r}.")
+        values[key] = value
+    try:
+        return PolicyRules(**values)
+    except InvalidPolicy as err:
+        raise InvalidPolicy(f"{source}: {err}") from None
+
+
+def _assembly_point(item: dict[str, Any], source: str) -> AssemblyPoint:
+    try:
+        return AssemblyPoint(
+            point_id=str(item["id"]),
+            name=str(item.get("name", item["id"])),
+            lat=float(item["lat"]),
+            lon=float(item["lon"]),
+            township_ids=tuple(str(t) for t in item["townships"]),
+            shuttle_cost_per_person=float(item.get("shuttle_cost_per_person", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidPolicy(
+            f"{source}: each [[assembly_points]] needs id, lat, lon, townships (and optionally name, "
+            f"shuttle_cost_per_person); problem: {err}."
+        ) from None

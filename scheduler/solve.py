@@ -1,0 +1,664 @@
+"""solve(problem) -> Plan: group travellers, fill direct coaches, pool the rest per destination area.
+
+Pipeline: parties (groups kept whole) -> direct coaches for big flows -> destination areas
+(factories clustered by distance) -> one pickup-and-delivery model per area, solved in parallel ->
+buses, fallback list with the rule applied, subsidies.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+
+from scheduler.areas import cluster_factories, split_factories
+from scheduler.grouping import DirectBus, Party, bundle_for_pooling, form_parties, peel_direct_buses
+from scheduler.model import BusType, Factory, Place, Problem
+from scheduler.pdp import NodeKind, PdpInstance, PdpNode, PdpRequest, PdpSolution, PdpVehicle
+from scheduler.plan import Bus, Fallback, Plan, Stop
+from scheduler.policy import PolicyRules
+from scheduler.routing import SearchParams, solve_pdp
+from scheduler.travel import GeodesicTravel, Leg, TravelModel
+
+log = logging.getLogger(__name__)
+
+DAY_S = 24 * 3600
+FEN = 100  # the models count money in fen so that integer costs lose nothing
+# Leaving a traveller unplaced when the county wants everyone on a bus costs this much per person.
+MUST_SERVE_PENALTY_FEN = 10_000_000
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """How hard to work. ``time_limit_s`` bounds the whole solve, grouping and areas included."""
+
+    time_limit_s: float = 30.0
+    workers: int = 2
+    seed: int = 0
+    # Larger destination areas are cut into compact parts of at most this many routing tasks.
+    max_tasks_per_model: int = 250
+    search: SearchParams = field(default_factory=SearchParams)
+
+
+def solve(
+    problem: Problem,
+    params: SolveParams | None = None,
+    travel: TravelModel | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Plan:
+    """Plan one day: chartered buses for whoever they serve best, the policy fallback for the rest.
+
+    Args:
+        problem: the day's travellers, places, fleet and county rules.
+        params: time limit, parallel workers, search settings.
+        travel: distances and driving times (default: geodesic with a road detour factor).
+        on_progress: called with (share done, message) while planning.
+
+    Returns:
+        The plan: every eligible traveller is on exactly one bus or in the fallback list.
+    """
+    started = time.monotonic()
+    params = params or SolveParams()
+    planner = _Planner(problem, travel or GeodesicTravel(), params, on_progress or (lambda share, message: None))
+    return planner.run(started)
+
+
+@dataclass
+class _Task:
+    """A request of the routing model: parties of one flow that ride together."""
+
+    parties: tuple[Party, ...]
+    size: int
+    pickup_places: tuple[Place, ...]
+    factory: Factory
+    penalty_fen: int
+
+
+@dataclass
+class _AreaModel:
+    name: str
+    instance: PdpInstance
+    tasks: list[_Task]
+    node_task: list[int]  # node -> task index (-1 for the depot)
+    node_place: list[Place]
+    vehicle_types: list[BusType]
+    second_driver_in_model: bool
+
+
+class _Planner:
+    def __init__(self, problem: Problem, travel: TravelModel, params: SolveParams, report: ProgressCallback) -> None:
+        self.problem = problem
+        self.rules: PolicyRules = problem.rules
+        self.travel = travel
+        self.params = params
+        self.report = report
+        self.townships = {t.township_id: t for t in problem.townships}
+        self.factories = {f.factory_id: f for f in problem.factories}
+        self.travellers = {t.traveller_id: t for t in problem.travellers}
+        self.depot = problem.depot
+        self._legs: dict[tuple[str, str], Leg] = {}
+        self.fallback: list[Fallback] = []
+        wanted = sorted({t.factory_id for t in problem.travellers})
+        self.area_of = cluster_factories([self.factories[f] for f in wanted], travel, self.rules.area_radius_km)
+
+    # ----------------------------------------------------------------- helpers
+    def leg(self, a: Place, b: Place) -> Leg:
+        key = (a.place_id, b.place_id)
+        if key not in self._legs:
+            self._legs[key] = self.travel.leg(a, b)
+        return self._legs[key]
+
+    def with_rests_s(self, drive_s: int) -> int:
+        """Driving time plus the rests the driver rules require on a leg of that length."""
+        block = int(self.rules.max_continuous_drive_hours * 3600)
+        rests = max(0, math.ceil(drive_s / block) - 1)
+        return drive_s + rests * int(self.rules.rest_minutes * 60)
+
+    def fallback_cost(self, party: Party) -> float:
+        """What the policy pays per person instead of a bus: reimbursement or a ticket, both per km."""
+        km = self.leg(self.townships[party.township_id], self.factories[party.factory_id]).distance_km
+        return self.rules.reimburse_per_km * km
+
+    def delivery_windows(self, factory: Factory, party_arrive_by: object) -> tuple[tuple[int, int], ...]:
+        last_day = min(1, (party_arrive_by - self.problem.date).days)  # type: ignore[operator]
+        return tuple(
+            (day * DAY_S + factory.receive_from_s, day * DAY_S + factory.receive_until_s)
+            for day in range(0, last_day + 1)
+        )
+
+    def earliest_arrival_s(self, party: Party) -> int:
+        leg = self.leg(self.townships[party.township_id], self.factories[party.factory_id])
+        return self.rules.depart_from_s + self.with_rests_s(leg.drive_s)
+
+    # ----------------------------------------------------------------- pipeline
+    def run(self, started: float) -> Plan:
+        rules = self.rules
+        self.report(0.0, f"{len(self.problem.travellers)} travellers on {self.problem.date}")
+        parties = [p for p in form_parties(self.problem) if self._reachable(p)]
+
+        usable = [b for b in self.problem.fleet if b.seats >= rules.charter_min_group and b.count > 0]
+        fleet_left = {b.vehicle_type: b.count for b in usable}
+        direct, pooled = peel_direct_buses(
+            parties, fleet_left, tuple(usable), rules.direct_fill, rules.charter_min_group
+        )
+        self.report(0.05, f"{len(direct)} direct coaches; {sum(p.size for p in pooled)} travellers to pool")
+
+        by_area = self._split_into_models(pooled)
+        allocation = allocate_fleet(
+            {a: sum(p.size for p in ps) for a, ps in by_area.items()}, usable, fleet_left, rules.charter_min_group
+        )
+        models = [self._build_area(name, by_area[name], allocation[name]) for name in sorted(by_area)]
+        self.report(0.1, f"{len(models)} destination areas to pool")
+
+        solutions = self._solve_areas(models, started)
+
+        buses = [self._direct_bus(d) for d in direct]
+        for model, solution in zip(models, solutions, strict=True):
+            buses.extend(self._area_buses(model, solution))
+        buses = self._drop_underfilled(buses, by_area)
+        buses.sort(key=lambda b: (b.area, b.stops[0].arrival_s, b.stops[0].place_id, b.stops[-1].place_id))
+        buses = [_renumber(b, self.problem.date.strftime("%m%d"), i + 1) for i, b in enumerate(buses)]
+
+        self.fallback.sort(key=lambda f: f.traveller_id)
+        plan = Plan(
+            self.problem.date,
+            tuple(buses),
+            tuple(self.fallback),
+            self._subsidies(),
+            {
+                "solve_s": round(time.monotonic() - started, 2),
+                "areas": len(models),
+                "direct_buses": len(direct),
+                "time_limit_s": self.params.time_limit_s,
+            },
+        )
+        self.report(1.0, f"{plan.totals.buses} buses, {plan.totals.on_buses} travellers on buses")
+        return plan
+
+    def _reachable(self, party: Party) -> bool:
+        """A party that cannot reach its factory's gate by its report date is unplaced."""
+        factory = self.factories[party.factory_id]
+        windows = self.delivery_windows(factory, party.arrive_by)
+        if windows and self.earliest_arrival_s(party) <= windows[-1][1]:
+            return True
+        township = self.townships[party.township_id]
+        for tid in party.traveller_ids:
+            self.fallback.append(
+                Fallback(
+                    tid,
+                    "unplaced",
+                    f"{_who(party)} from {township.name} to {factory.name}: even leaving at "
+                    f"{self.rules.depart_from} the journey cannot reach the gate before it closes on the report "
+                    f"date {party.arrive_by}; the township must arrange travel on an earlier date "
+                    "or the factory accept a later report date.",
+                    0.0,
+                )
+            )
+        return False
+
+    # ----------------------------------------------------------------- area models
+    def _split_into_models(self, pooled: list[Party]) -> dict[str, list[Party]]:
+        """Parties per routing model: one model per destination area, cut into compact parts when an
+        area has more tasks than one model solves well in the time."""
+        area_of = self.area_of
+        by_area: dict[str, list[Party]] = defaultdict(list)
+        for party in pooled:
+            by_area[area_of[party.factory_id]].append(party)
+        models: dict[str, list[Party]] = {}
+        for area, parties in sorted(by_area.items()):
+            tasks_per_factory = Counter(bundle[0].factory_id for bundle in bundle_for_pooling(parties))
+            factories = [self.factories[f] for f in sorted(tasks_per_factory)]
+            parts = split_factories(factories, dict(tasks_per_factory), self.params.max_tasks_per_model)
+            for k, part in enumerate(parts, start=1):
+                ids = {f.factory_id for f in part}
+                name = area if len(parts) == 1 else f"{area} {k}"
+                models[name] = [p for p in parties if p.factory_id in ids]
+        return models
+
+    def _build_area(self, name: str, parties: list[Party], vehicle_types: list[BusType]) -> _AreaModel:
+        rules = self.rules
+        tasks: list[_Task] = []
+        for bundle in bundle_for_pooling(parties):
+            first = bundle[0]
+            township = self.townships[first.township_id]
+            point = self.problem.assembly_point_of(first.township_id)
+            places: tuple[Place, ...] = (township,) if point is None else (township, _PointPlace(point))
+            size = sum(p.size for p in bundle)
+            per_person = self.fallback_cost(first)
+            penalty = per_person * size * FEN if rules.price_alternatives else MUST_SERVE_PENALTY_FEN * size
+            tasks.append(_Task(bundle, size, places, self.factories[first.factory_id], max(1, round(penalty))))
+
+        # Nodes: the depot, then per task its pickup alternatives and its delivery.
+        depot_window = ((rules.depart_from_s, 2 * DAY_S + rules.depart_from_s),)
+        nodes = [PdpNode(NodeKind.DEPOT, 0, 0, depot_window)]
+        node_task = [-1]
+        node_place: list[Place] = [self.depot]
+        place_index: dict[str, int] = {self.depot.place_id: 0}
+        requests = []
+        for k, task in enumerate(tasks):
+            pickups = []
+            for place in task.pickup_places:
+                pickups.append(len(nodes))
+                nodes.append(
+                    PdpNode(
+                        NodeKind.PICKUP,
+                        place_index.setdefault(place.place_id, len(place_index)),
+                        task.size,
+                        ((rules.depart_from_s, DAY_S),),
+                        round(rules.boarding_seconds_per_person * task.size),
+                    )
+                )
+                node_task.append(k)
+                node_place.append(place)
+            delivery = len(nodes)
+            nodes.append(
+                PdpNode(
+                    NodeKind.DELIVERY,
+                    place_index.setdefault(task.factory.place_id, len(place_index)),
+                    -task.size,
+                    self.delivery_windows(task.factory, min(p.arrive_by for p in task.parties)),
+                )
+            )
+            node_task.append(k)
+            node_place.append(task.factory)
+            requests.append(PdpRequest(tuple(pickups), delivery, task.penalty_fen))
+
+        # Matrices between nodes, from the (few) places they stand at.
+        places = list({p.place_id: p for p in node_place}.values())
+        index_of = {p.place_id: k for k, p in enumerate(places)}
+        at = np.array([index_of[p.place_id] for p in node_place])
+        place_km = np.array([[self.leg(a, b).distance_km for b in places] for a in places])
+        place_s = np.array([[self.with_rests_s(self.leg(a, b).drive_s) for b in places] for a in places])
+        km = place_km[np.ix_(at, at)]
+        moving = at[:, None] != at[None, :]
+        kinds = [node.kind for node in nodes]
+        service = np.array([node.service for node in nodes])
+        overhead = np.array(
+            [
+                round(rules.boarding_minutes_per_stop * 60) if kind is NodeKind.PICKUP
+                else round(rules.alighting_minutes_per_stop * 60) if kind is NodeKind.DELIVERY else 0
+                for kind in kinds
+            ]
+        )
+        travel_time = service[:, None] + overhead[:, None] * moving + place_s[np.ix_(at, at)]
+        # The depot legs take no time in the model: the coach positions itself at its first township
+        # before boarding starts, so a route's time span is its first passenger's time on board.
+        travel_time[0, :] = 0
+        travel_time[:, 0] = 0
+        np.fill_diagonal(travel_time, 0)
+        distance_m = np.rint(km * 1000).astype(np.int64)
+
+        # A shuttle to an assembly point costs per person boarding there, on every arc into it.
+        shuttle_fen = np.zeros(len(nodes))
+        for j, place in enumerate(node_place):
+            if isinstance(place, _PointPlace):
+                shuttle_fen[j] = place.point.shuttle_cost_per_person * nodes[j].demand * FEN
+        return_factor = np.ones(len(nodes))
+        return_factor[0] = rules.empty_return_factor
+        classes = sorted({b.cost_per_km for b in vehicle_types})
+        arc_costs = []
+        for per_km in classes:
+            matrix = np.rint(per_km * km * FEN * return_factor[None, :] + shuttle_fen[None, :]).astype(np.int64)
+            np.fill_diagonal(matrix, 0)
+            arc_costs.append(matrix.tolist())
+
+        second_driver = self._area_needs_second_driver({t.factory.place_id: t.factory for t in tasks}.values())
+        max_penalty_per_person = max((t.penalty_fen / t.size for t in tasks), default=1)
+        vehicles = []
+        for bus_type in vehicle_types:
+            fixed = round(bus_type.fixed_cost * FEN) + (round(rules.second_driver_cost * FEN) if second_driver else 0)
+            vehicles.append(
+                PdpVehicle(
+                    capacity=bus_type.seats,
+                    fixed_cost=fixed,
+                    cost_class=classes.index(bus_type.cost_per_km),
+                    start=0,
+                    end=0,
+                    min_load=rules.charter_min_group,
+                    shortfall_cost=round(max_penalty_per_person * (rules.charter_min_group + 1)),
+                    max_span=round(rules.max_ride_hours * 3600),
+                )
+            )
+        instance = PdpInstance(
+            tuple(nodes),
+            tuple(requests),
+            tuple(vehicles),
+            distance_m.tolist(),
+            travel_time.astype(np.int64).tolist(),
+            arc_costs,
+            rules.max_pickup_stops,
+            rules.max_dropoff_stops,
+        )
+        return _AreaModel(name, instance, tasks, node_task, node_place, list(vehicle_types), second_driver)
+
+    def _area_needs_second_driver(self, factories: object) -> bool:
+        """Put the second driver's cost in the model only when every bus to the area will need one."""
+        rules = self.rules
+        for factory in factories:  # type: ignore[attr-defined]
+            nearest = min(self.problem.townships, key=lambda t: self.leg(t, factory).distance_km)
+            km = self.leg(self.depot, nearest).distance_km + self.leg(nearest, factory).distance_km
+            hours = (self.leg(self.depot, nearest).drive_s + self.leg(nearest, factory).drive_s) / 3600
+            if km <= rules.second_driver_km and hours <= rules.second_driver_hours:
+                return False
+        return True
+
+    def _solve_areas(self, models: list[_AreaModel], started: float) -> list[PdpSolution]:
+        """Solve the areas on ``workers`` processes, each with a share of the remaining time."""
+        if not models:
+            return []
+        reserve_s = 0.3 + 0.02 * sum(len(m.instance.nodes) for m in models) ** 0.5
+        left = max(0.2, self.params.time_limit_s - (time.monotonic() - started) - reserve_s)
+        sizes = [len(m.instance.requests) for m in models]
+        workers = max(1, min(self.params.workers, len(models)))
+        budgets = split_time_budget(sizes, workers, left)
+        searches = [
+            SearchParams(
+                time_limit_s=b,
+                first_solution=self.params.search.first_solution,
+                metaheuristic=self.params.search.metaheuristic,
+                lns_time_limit_s=self.params.search.lns_time_limit_s,
+            )
+            for b in budgets
+        ]
+        if workers == 1:
+            results = []
+            for i, (model, search) in enumerate(zip(models, searches, strict=True)):
+                self.report(0.1 + 0.85 * i / len(models), f"pooling area {model.name}")
+                results.append(solve_pdp(model.instance, search))
+            return results
+        order = sorted(range(len(models)), key=lambda i: -budgets[i])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            futures = {pool.submit(solve_pdp, models[i].instance, searches[i]): i for i in order}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5)
+                elapsed = time.monotonic() - started
+                finished = len(futures) - len(pending)
+                self.report(
+                    min(0.95, 0.1 + 0.85 * elapsed / max(self.params.time_limit_s, 1e-9)),
+                    f"pooling {len(models)} areas: {finished} done",
+                )
+            return [f.result() for f in sorted(futures, key=lambda f: futures[f])]
+
+    # ----------------------------------------------------------------- plan assembly
+    def _direct_bus(self, direct: DirectBus) -> Bus:
+        first = direct.parties[0]
+        township = self.townships[first.township_id]
+        factory = self.factories[first.factory_id]
+        riders = tuple(t for p in direct.parties for t in p.traveller_ids)
+        board_s = round(self.rules.boarding_seconds_per_person * len(riders) + self.rules.boarding_minutes_per_stop * 60)
+        depart = self.rules.depart_from_s + self.leg(self.depot, township).drive_s
+        arrive = self._arrival_in_window(factory, first.arrive_by, depart + board_s + self.with_rests_s(
+            self.leg(township, factory).drive_s
+        ))
+        stops = (
+            Stop(township.place_id, township.name, "pickup", depart, depart + board_s, board=riders),
+            Stop(
+                factory.place_id,
+                factory.name,
+                "dropoff",
+                arrive,
+                arrive + round(self.rules.alighting_minutes_per_stop * 60),
+                alight=riders,
+            ),
+        )
+        return self._price_bus("", direct.bus_type, stops, self._area_label(factory))
+
+    def _arrival_in_window(self, factory: Factory, arrive_by: object, earliest: int) -> int:
+        for start, end in self.delivery_windows(factory, arrive_by):
+            if earliest <= end:
+                return max(earliest, start)
+        return earliest
+
+    def _area_label(self, factory: Factory) -> str:
+        return self.area_of[factory.factory_id]
+
+    def _area_buses(self, model: _AreaModel, solution: PdpSolution) -> list[Bus]:
+        buses = []
+        served: set[int] = set()
+        for route in solution.routes:
+            bus_type = model.vehicle_types[route.vehicle]
+            stops: list[Stop] = []
+            for node, arrival in zip(route.nodes, route.arrival, strict=True):
+                task = model.tasks[model.node_task[node]]
+                place = model.node_place[node]
+                kind = "pickup" if model.instance.nodes[node].kind is NodeKind.PICKUP else "dropoff"
+                riders = tuple(t for p in task.parties for t in p.traveller_ids)
+                served.add(model.node_task[node])
+                dwell = model.instance.nodes[node].service
+                if stops and stops[-1].place_id == place.place_id and stops[-1].kind == kind:
+                    last = stops[-1]
+                    stops[-1] = Stop(
+                        last.place_id,
+                        last.place_name,
+                        kind,
+                        last.arrival_s,
+                        max(last.departure_s, arrival + dwell),
+                        last.board + (riders if kind == "pickup" else ()),
+                        last.alight + (riders if kind == "dropoff" else ()),
+                    )
+                else:
+                    overhead = self.rules.boarding_minutes_per_stop if kind == "pickup" else (
+                        self.rules.alighting_minutes_per_stop
+                    )
+                    stops.append(
+                        Stop(
+                            place.place_id,
+                            place.name,
+                            kind,
+                            arrival,
+                            arrival + dwell + round(overhead * 60),
+                            riders if kind == "pickup" else (),
+                            riders if kind == "dropoff" else (),
+                        )
+                    )
+            buses.append(self._price_bus("", bus_type, tuple(stops), model.name, model))
+        for k, task in enumerate(model.tasks):
+            if k not in served:
+                self._fall_back(task.parties, model.name, "pool")
+        return buses
+
+    def _price_bus(
+        self, bus_id: str, bus_type: BusType, stops: tuple[Stop, ...], area: str, model: _AreaModel | None = None
+    ) -> Bus:
+        rules = self.rules
+        places = [self.depot, *(self._place(s.place_id) for s in stops)]
+        one_way = [self.leg(a, b) for a, b in zip(places, places[1:], strict=False)]
+        back = self.leg(places[-1], self.depot)
+        one_way_km = sum(leg.distance_km for leg in one_way)
+        drive_hours = sum(leg.drive_s for leg in one_way) / 3600
+        drivers = 2 if one_way_km > rules.second_driver_km or drive_hours > rules.second_driver_hours else 1
+        shuttles = 0.0
+        for stop in stops:
+            place = self._place(stop.place_id)
+            if isinstance(place, _PointPlace):
+                shuttles += place.point.shuttle_cost_per_person * len(stop.board)
+        cost = (
+            bus_type.fixed_cost
+            + bus_type.cost_per_km * (one_way_km + rules.empty_return_factor * back.distance_km)
+            + (rules.second_driver_cost if drivers == 2 else 0.0)
+            + shuttles
+        )
+        return Bus(
+            bus_id,
+            bus_type.vehicle_type,
+            bus_type.seats,
+            area,
+            stops,
+            one_way_km + back.distance_km,
+            drive_hours,
+            drivers,
+            round(cost, 2),
+        )
+
+    def _place(self, place_id: str) -> Place:
+        if place_id in self.townships:
+            return self.townships[place_id]
+        if place_id in self.factories:
+            return self.factories[place_id]
+        for point in self.rules.assembly_points:
+            if point.point_id == place_id:
+                return _PointPlace(point)
+        return self.depot
+
+    def _drop_underfilled(self, buses: list[Bus], by_area: dict[str, list[Party]]) -> list[Bus]:
+        """A bus below the charter threshold is not chartered: its riders take the policy fallback."""
+        kept = []
+        parties_of = {p.traveller_ids[0]: p for ps in by_area.values() for p in ps}
+        for bus in buses:
+            if bus.load >= self.rules.charter_min_group:
+                kept.append(bus)
+                continue
+            riders = bus.traveller_ids
+            parties = [parties_of[t] for t in riders if t in parties_of]
+            self._fall_back(tuple(parties), bus.area, "underfilled", bus_load=bus.load)
+        return kept
+
+    def _fall_back(self, parties: tuple[Party, ...], area: str, cause: str, bus_load: int = 0) -> None:
+        rules = self.rules
+        for party in parties:
+            township = self.townships[party.township_id]
+            factory = self.factories[party.factory_id]
+            mode = rules.fallback_mode(party.group_size)
+            per_person = round(self.fallback_cost(party), 2)
+            payment = (
+                f"township transport, reimbursed up to {per_person:.0f} CNY per person"
+                if mode == "township_transport"
+                else f"free ticket, about {per_person:.0f} CNY per person"
+            )
+            if cause == "underfilled":
+                why = (
+                    f"the only bus that could take them would carry {bus_load} travellers, "
+                    f"below the charter threshold of {rules.charter_min_group}"
+                )
+            elif rules.price_alternatives:
+                why = (
+                    f"below the charter threshold of {rules.charter_min_group} on their own and no bus within the "
+                    f"stop limits has {party.size} free seats at a cost below the rule's {per_person:.0f} CNY "
+                    "per person"
+                )
+            else:
+                why = (
+                    f"below the charter threshold of {rules.charter_min_group} on their own and no bus within the "
+                    f"stop limits and the county's fleet has {party.size} free seats"
+                )
+            change = (
+                f" It would change if more travellers from {township.name} registered for {area}"
+                f" on this date, or a stop limit (now {rules.max_pickup_stops} pickups, "
+                f"{rules.max_dropoff_stops} drop-offs) were raised."
+            )
+            reason = f"{_who(party)} from {township.name} to {factory.name}: {why}; {payment}.{change}"
+            for tid in party.traveller_ids:
+                self.fallback.append(Fallback(tid, mode, reason, per_person))
+
+    def _subsidies(self) -> dict[str, float]:
+        unplaced = {f.traveller_id for f in self.fallback if f.mode == "unplaced"}
+        due = {}
+        for traveller in self.problem.travellers:
+            if not traveller.registered_poor or traveller.traveller_id in unplaced:
+                continue
+            factory = self.factories[traveller.factory_id]
+            amount = self.rules.subsidy_for(factory.province, self.problem.factory_in_county(factory))
+            if amount > 0:
+                due[traveller.traveller_id] = amount
+        return due
+
+
+@dataclass(frozen=True, slots=True)
+class _PointPlace:
+    """An assembly point seen as a place a bus stops at."""
+
+    point: object
+
+    @property
+    def place_id(self) -> str:
+        return self.point.point_id  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def name(self) -> str:
+        return self.point.name  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def lat(self) -> float:
+        return self.point.lat  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def lon(self) -> float:
+        return self.point.lon  # type: ignore[attr-defined,no-any-return]
+
+
+def _who(party: Party) -> str:
+    if party.group_id:
+        return f"group of {party.group_size}"
+    return "traveller travelling alone"
+
+
+def _renumber(bus: Bus, prefix: str, number: int) -> Bus:
+    from dataclasses import replace
+
+    return replace(bus, bus_id=f"{prefix}-{number:03d}")
+
+
+def allocate_fleet(
+    pax_by_area: dict[str, int], types: list[BusType], fleet_left: dict[str, int], min_riders: int
+) -> dict[str, list[BusType]]:
+    """Share the coaches left after direct buses among areas, in proportion to their travellers.
+
+    An area never gets more coaches of a type than it could fill to the charter threshold, nor more
+    than 1.5x what its travellers need in that size, so that the routing models stay small.
+    Returns the list of coaches (one entry per vehicle) each area may use.
+    """
+    total = sum(pax_by_area.values())
+    allocation: dict[str, list[BusType]] = {a: [] for a in pax_by_area}
+    if total == 0:
+        return allocation
+    for bus_type in types:
+        available = fleet_left.get(bus_type.vehicle_type, 0)
+        wants = {
+            a: min(pax // max(min_riders, 1), math.ceil(1.5 * pax / bus_type.seats) + 1) for a, pax in pax_by_area.items()
+        }
+        if sum(wants.values()) <= available:
+            shares = wants
+        else:
+            raw = {a: available * pax / total for a, pax in pax_by_area.items()}
+            shares = {a: min(wants[a], math.floor(raw[a])) for a in pax_by_area}
+            spare = available - sum(shares.values())
+            for a in sorted(pax_by_area, key=lambda a: -(raw[a] - math.floor(raw[a]))):
+                if spare <= 0:
+                    break
+                if shares[a] < wants[a]:
+                    shares[a] += 1
+                    spare -= 1
+        for area, count in shares.items():
+            allocation[area].extend([bus_type] * count)
+    return allocation
+
+
+def split_time_budget(sizes: list[int], workers: int, total_s: float, floor_s: float = 0.2) -> list[float]:
+    """Time per area, proportional to its size, such that a largest-first schedule on ``workers``
+    processes finishes within ``total_s``."""
+    if not sizes:
+        return []
+    weight = sum(sizes) or 1
+    budgets = [max(floor_s, min(total_s, workers * total_s * s / weight)) for s in sizes]
+    loads = [0.0] * workers
+    for i in sorted(range(len(sizes)), key=lambda i: -budgets[i]):
+        k = loads.index(min(loads))
+        loads[k] += budgets[i]
+    makespan = max(loads)
+    if makespan > total_s:
+        budgets = [b * total_s / makespan for b in budgets]
+    return budgets
+
+
+def fallback_counts(plan: Plan) -> Counter[str]:
+    return Counter(f.mode for f in plan.fallback)
