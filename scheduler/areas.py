@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from scheduler.model import Factory
+from scheduler.model import Factory, Problem
 from scheduler.travel import TravelModel
 
 
@@ -59,3 +59,9 @@ def split_factories(factories: Sequence[Factory], weights: dict[str, int], max_w
         if running >= total / 2:
             break
     return split_factories(members[:cut], weights, max_weight) + split_factories(members[cut:], weights, max_weight)
+
+
+def destination_areas(problem: Problem, travel: TravelModel) -> dict[str, str]:
+    """The areas of the factories that the day's travellers are bound for: factory_id -> area name."""
+    wanted = sorted({t.factory_id for t in problem.travellers})
+    return cluster_factories([problem.factory(f) for f in wanted], travel, problem.rules.area_radius_km)

@@ -29,9 +29,15 @@ class AssemblyPoint:
 
     def __post_init__(self) -> None:
         if not -90 <= self.lat <= 90 or not -180 <= self.lon <= 180:
-            raise InvalidPolicy(f"Assembly point {self.point_id}: expected lat/lon in range, got {self.lat},{self.lon}.")
+            raise InvalidPolicy(
+                f"Assembly point {self.point_id}: expected lat/lon in range, got {self.lat},{self.lon}."
+            )
         if self.shuttle_cost_per_person < 0:
             raise InvalidPolicy(f"Assembly point {self.point_id}: expected shuttle_cost_per_person >= 0.")
+
+    @property
+    def place_id(self) -> str:
+        return self.point_id
 
 
 @dataclass(frozen=True, slots=True)

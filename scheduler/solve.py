@@ -7,23 +7,24 @@ buses, fallback list with the rule applied, subsidies.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 import numpy as np
 
-from scheduler.areas import cluster_factories, split_factories
+from scheduler.areas import destination_areas, split_factories
 from scheduler.grouping import DirectBus, Party, bundle_for_pooling, form_parties, peel_direct_buses
 from scheduler.model import BusType, Factory, Place, Problem
 from scheduler.pdp import NodeKind, PdpInstance, PdpNode, PdpRequest, PdpSolution, PdpVehicle
 from scheduler.plan import Bus, Fallback, Plan, Stop
-from scheduler.policy import PolicyRules
+from scheduler.policy import AssemblyPoint, PolicyRules
 from scheduler.routing import SearchParams, solve_pdp
 from scheduler.travel import GeodesicTravel, Leg, TravelModel
 
@@ -107,8 +108,7 @@ class _Planner:
         self.depot = problem.depot
         self._legs: dict[tuple[str, str], Leg] = {}
         self.fallback: list[Fallback] = []
-        wanted = sorted({t.factory_id for t in problem.travellers})
-        self.area_of = cluster_factories([self.factories[f] for f in wanted], travel, self.rules.area_radius_km)
+        self.area_of = destination_areas(problem, travel)
 
     # ----------------------------------------------------------------- helpers
     def leg(self, a: Place, b: Place) -> Leg:
@@ -144,6 +144,7 @@ class _Planner:
         rules = self.rules
         self.report(0.0, f"{len(self.problem.travellers)} travellers on {self.problem.date}")
         parties = [p for p in form_parties(self.problem) if self._reachable(p)]
+        self.flow_sizes = Counter((t.township_id, t.factory_id) for t in self.problem.travellers)
 
         usable = [b for b in self.problem.fleet if b.seats >= rules.charter_min_group and b.count > 0]
         fleet_left = {b.vehicle_type: b.count for b in usable}
@@ -231,7 +232,7 @@ class _Planner:
             first = bundle[0]
             township = self.townships[first.township_id]
             point = self.problem.assembly_point_of(first.township_id)
-            places: tuple[Place, ...] = (township,) if point is None else (township, _PointPlace(point))
+            places: tuple[Place, ...] = (township,) if point is None else (township, point)
             size = sum(p.size for p in bundle)
             per_person = self.fallback_cost(first)
             penalty = per_person * size * FEN if rules.price_alternatives else MUST_SERVE_PENALTY_FEN * size
@@ -284,8 +285,11 @@ class _Planner:
         service = np.array([node.service for node in nodes])
         overhead = np.array(
             [
-                round(rules.boarding_minutes_per_stop * 60) if kind is NodeKind.PICKUP
-                else round(rules.alighting_minutes_per_stop * 60) if kind is NodeKind.DELIVERY else 0
+                round(rules.boarding_minutes_per_stop * 60)
+                if kind is NodeKind.PICKUP
+                else round(rules.alighting_minutes_per_stop * 60)
+                if kind is NodeKind.DELIVERY
+                else 0
                 for kind in kinds
             ]
         )
@@ -300,8 +304,8 @@ class _Planner:
         # A shuttle to an assembly point costs per person boarding there, on every arc into it.
         shuttle_fen = np.zeros(len(nodes))
         for j, place in enumerate(node_place):
-            if isinstance(place, _PointPlace):
-                shuttle_fen[j] = place.point.shuttle_cost_per_person * nodes[j].demand * FEN
+            if isinstance(place, AssemblyPoint):
+                shuttle_fen[j] = place.shuttle_cost_per_person * nodes[j].demand * FEN
         return_factor = np.ones(len(nodes))
         return_factor[0] = rules.empty_return_factor
         classes = sorted({b.cost_per_km for b in vehicle_types})
@@ -380,7 +384,7 @@ class _Planner:
             futures = {pool.submit(solve_pdp, models[i].instance, searches[i]): i for i in order}
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, timeout=0.5)
+                _done, pending = wait(pending, timeout=0.5)
                 elapsed = time.monotonic() - started
                 finished = len(futures) - len(pending)
                 self.report(
@@ -395,11 +399,13 @@ class _Planner:
         township = self.townships[first.township_id]
         factory = self.factories[first.factory_id]
         riders = tuple(t for p in direct.parties for t in p.traveller_ids)
-        board_s = round(self.rules.boarding_seconds_per_person * len(riders) + self.rules.boarding_minutes_per_stop * 60)
+        board_s = round(
+            self.rules.boarding_seconds_per_person * len(riders) + self.rules.boarding_minutes_per_stop * 60
+        )
         depart = self.rules.depart_from_s + self.leg(self.depot, township).drive_s
-        arrive = self._arrival_in_window(factory, first.arrive_by, depart + board_s + self.with_rests_s(
-            self.leg(township, factory).drive_s
-        ))
+        arrive = self._arrival_in_window(
+            factory, first.arrive_by, depart + board_s + self.with_rests_s(self.leg(township, factory).drive_s)
+        )
         stops = (
             Stop(township.place_id, township.name, "pickup", depart, depart + board_s, board=riders),
             Stop(
@@ -447,8 +453,10 @@ class _Planner:
                         last.alight + (riders if kind == "dropoff" else ()),
                     )
                 else:
-                    overhead = self.rules.boarding_minutes_per_stop if kind == "pickup" else (
-                        self.rules.alighting_minutes_per_stop
+                    overhead = (
+                        self.rules.boarding_minutes_per_stop
+                        if kind == "pickup"
+                        else (self.rules.alighting_minutes_per_stop)
                     )
                     stops.append(
                         Stop(
@@ -462,9 +470,10 @@ class _Planner:
                         )
                     )
             buses.append(self._price_bus("", bus_type, tuple(stops), model.name, model))
+        fleet_used_up = len(solution.routes) >= len(model.vehicle_types)
         for k, task in enumerate(model.tasks):
             if k not in served:
-                self._fall_back(task.parties, model.name, "pool")
+                self._fall_back(task.parties, model.name, "fleet" if fleet_used_up else "pool")
         return buses
 
     def _price_bus(
@@ -472,7 +481,7 @@ class _Planner:
     ) -> Bus:
         rules = self.rules
         places = [self.depot, *(self._place(s.place_id) for s in stops)]
-        one_way = [self.leg(a, b) for a, b in zip(places, places[1:], strict=False)]
+        one_way = [self.leg(a, b) for a, b in itertools.pairwise(places)]
         back = self.leg(places[-1], self.depot)
         one_way_km = sum(leg.distance_km for leg in one_way)
         drive_hours = sum(leg.drive_s for leg in one_way) / 3600
@@ -480,8 +489,8 @@ class _Planner:
         shuttles = 0.0
         for stop in stops:
             place = self._place(stop.place_id)
-            if isinstance(place, _PointPlace):
-                shuttles += place.point.shuttle_cost_per_person * len(stop.board)
+            if isinstance(place, AssemblyPoint):
+                shuttles += place.shuttle_cost_per_person * len(stop.board)
         cost = (
             bus_type.fixed_cost
             + bus_type.cost_per_km * (one_way_km + rules.empty_return_factor * back.distance_km)
@@ -507,7 +516,7 @@ class _Planner:
             return self.factories[place_id]
         for point in self.rules.assembly_points:
             if point.point_id == place_id:
-                return _PointPlace(point)
+                return point
         return self.depot
 
     def _drop_underfilled(self, buses: list[Bus], by_area: dict[str, list[Party]]) -> list[Bus]:
@@ -535,27 +544,35 @@ class _Planner:
                 if mode == "township_transport"
                 else f"free ticket, about {per_person:.0f} CNY per person"
             )
-            if cause == "underfilled":
+            flow_total = self.flow_sizes[(party.township_id, party.factory_id)]
+            if cause == "fleet":
+                why = f"every coach the county's fleet could give to {area} today is full or in use"
+                change = " It would change with more coaches in the charter contract, or on another date."
+            elif cause == "underfilled":
                 why = (
                     f"the only bus that could take them would carry {bus_load} travellers, "
                     f"below the charter threshold of {rules.charter_min_group}"
                 )
-            elif rules.price_alternatives:
-                why = (
-                    f"below the charter threshold of {rules.charter_min_group} on their own and no bus within the "
-                    f"stop limits has {party.size} free seats at a cost below the rule's {per_person:.0f} CNY "
-                    "per person"
+                change = (
+                    f" It would change if {rules.charter_min_group - bus_load} more travellers could join that bus."
                 )
             else:
-                why = (
-                    f"below the charter threshold of {rules.charter_min_group} on their own and no bus within the "
-                    f"stop limits and the county's fleet has {party.size} free seats"
+                cheaper = (
+                    f" at a cost below the rule's {per_person:.0f} CNY per person" if rules.price_alternatives else ""
                 )
-            change = (
-                f" It would change if more travellers from {township.name} registered for {area}"
-                f" on this date, or a stop limit (now {rules.max_pickup_stops} pickups, "
-                f"{rules.max_dropoff_stops} drop-offs) were raised."
-            )
+                if flow_total < rules.charter_min_group:
+                    why = (
+                        f"{flow_total} travel from {township.name} to {factory.name} today, below the charter "
+                        f"threshold of {rules.charter_min_group}, and no bus within the stop limits has "
+                        f"{party.size} free seats{cheaper}"
+                    )
+                else:
+                    why = f"no bus within the stop limits has {party.size} more free seats{cheaper}"
+                change = (
+                    f" It would change if more travellers from {township.name} registered for {area} on this "
+                    f"date, or a stop limit (now {rules.max_pickup_stops} pickups, {rules.max_dropoff_stops} "
+                    "drop-offs) were raised."
+                )
             reason = f"{_who(party)} from {township.name} to {factory.name}: {why}; {payment}.{change}"
             for tid in party.traveller_ids:
                 self.fallback.append(Fallback(tid, mode, reason, per_person))
@@ -573,29 +590,6 @@ class _Planner:
         return due
 
 
-@dataclass(frozen=True, slots=True)
-class _PointPlace:
-    """An assembly point seen as a place a bus stops at."""
-
-    point: object
-
-    @property
-    def place_id(self) -> str:
-        return self.point.point_id  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def name(self) -> str:
-        return self.point.name  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def lat(self) -> float:
-        return self.point.lat  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def lon(self) -> float:
-        return self.point.lon  # type: ignore[attr-defined,no-any-return]
-
-
 def _who(party: Party) -> str:
     if party.group_id:
         return f"group of {party.group_size}"
@@ -603,8 +597,6 @@ def _who(party: Party) -> str:
 
 
 def _renumber(bus: Bus, prefix: str, number: int) -> Bus:
-    from dataclasses import replace
-
     return replace(bus, bus_id=f"{prefix}-{number:03d}")
 
 
@@ -624,7 +616,8 @@ def allocate_fleet(
     for bus_type in types:
         available = fleet_left.get(bus_type.vehicle_type, 0)
         wants = {
-            a: min(pax // max(min_riders, 1), math.ceil(1.5 * pax / bus_type.seats) + 1) for a, pax in pax_by_area.items()
+            a: min(pax // max(min_riders, 1), math.ceil(1.5 * pax / bus_type.seats) + 1)
+            for a, pax in pax_by_area.items()
         }
         if sum(wants.values()) <= available:
             shares = wants
@@ -658,7 +651,3 @@ def split_time_budget(sizes: list[int], workers: int, total_s: float, floor_s: f
     if makespan > total_s:
         budgets = [b * total_s / makespan for b in budgets]
     return budgets
-
-
-def fallback_counts(plan: Plan) -> Counter[str]:
-    return Counter(f.mode for f in plan.fallback)

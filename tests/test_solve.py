@@ -1,0 +1,257 @@
+"""The planner's invariants, on hand-made and on random small county days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter, defaultdict
+from dataclasses import replace
+
+from conftest import FACTORIES, TOWNSHIPS, make_problem
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from scheduler.areas import destination_areas
+from scheduler.model import BusType, Problem
+from scheduler.plan import Plan
+from scheduler.policy import AssemblyPoint, PolicyRules
+from scheduler.solve import SolveParams, solve
+from scheduler.travel import GeodesicTravel
+
+QUICK = SolveParams(time_limit_s=1.0, workers=1)
+
+
+def check_plan(problem: Problem, plan: Plan) -> None:
+    """Every invariant a plan must hold, whatever the search found."""
+    rules = problem.rules
+    people = {t.traveller_id: t for t in problem.travellers}
+    on_bus = [tid for bus in plan.buses for tid in bus.traveller_ids]
+    fallen = [f.traveller_id for f in plan.fallback]
+    # Every eligible traveller exactly once, on one bus or in the fallback list.
+    assert sorted(on_bus + fallen) == sorted(people)
+    assert len(set(on_bus + fallen)) == len(on_bus) + len(fallen)
+
+    area_of = destination_areas(problem, GeodesicTravel())
+    used = Counter(bus.vehicle_type for bus in plan.buses)
+    for bus_type in problem.fleet:
+        assert used[bus_type.vehicle_type] <= bus_type.count
+    bus_of: dict[str, str] = {}
+    for bus in plan.buses:
+        # Seats never exceeded; a chartered bus carries at least the threshold.
+        assert bus.load <= bus.seats
+        assert bus.load >= rules.charter_min_group
+        pickups = {s.place_id for s in bus.stops if s.kind == "pickup"}
+        dropoffs = {s.place_id for s in bus.stops if s.kind == "dropoff"}
+        assert len(pickups) <= rules.max_pickup_stops
+        assert len(dropoffs) <= rules.max_dropoff_stops
+        assert len({area_of[f] for f in dropoffs}) == 1
+        boarded_at = {t: i for i, s in enumerate(bus.stops) for t in s.board}
+        alighted_at = {t: i for i, s in enumerate(bus.stops) for t in s.alight}
+        assert set(boarded_at) == set(alighted_at)
+        for tid, i in boarded_at.items():
+            person = people[tid]
+            point = problem.assembly_point_of(person.township_id)
+            allowed = {person.township_id} | ({point.point_id} if point else set())
+            # Boards at own township (or its assembly point), alights at own factory, pickup first.
+            assert bus.stops[i].place_id in allowed
+            assert bus.stops[alighted_at[tid]].place_id == person.factory_id
+            assert i < alighted_at[tid]
+            factory = problem.factory(person.factory_id)
+            arrival = bus.stops[alighted_at[tid]].arrival_s
+            day, clock = divmod(arrival, 86400)
+            assert factory.receive_from_s <= clock <= factory.receive_until_s
+            assert problem.date + dt.timedelta(days=int(day)) <= person.report_date
+            bus_of[tid] = bus.bus_id
+        times = [s.arrival_s for s in bus.stops]
+        assert times == sorted(times)
+
+    # Groups that fit one coach ride together, or fall back together.
+    largest = max(b.seats for b in problem.fleet)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for person in problem.travellers:
+        if person.group_id:
+            groups[person.group_id].append(person.traveller_id)
+    for members in groups.values():
+        if len(members) <= largest:
+            assert len({bus_of.get(m, "fallback") for m in members}) == 1
+
+    # Totals add up.
+    totals = plan.totals
+    assert totals.on_buses + len(plan.fallback) == len(problem.travellers)
+    assert abs(totals.charter_cost - sum(b.cost for b in plan.buses)) < 0.05
+    parts = totals.charter_cost + totals.reimbursement_cost + totals.ticket_cost + totals.subsidy_cost
+    assert abs(totals.total_cost - parts) < 0.05
+    for f in plan.fallback:
+        group_size = len(groups[people[f.traveller_id].group_id]) if people[f.traveller_id].group_id else 1
+        expected = "free_ticket" if group_size <= rules.scattered_max else "township_transport"
+        assert f.mode in (expected, "unplaced")
+        assert f.reason
+
+
+def test_tiny_problem_plan_holds_every_invariant(tiny_problem: Problem) -> None:
+    """The base case gives a plan with buses and fallback that satisfies every invariant."""
+    plan = solve(tiny_problem, QUICK)
+    check_plan(tiny_problem, plan)
+    assert plan.totals.buses >= 1
+
+
+def test_same_input_gives_same_plan(tiny_problem: Problem) -> None:
+    """Planning twice with the same seed gives the same plan.json."""
+    first = solve(tiny_problem, QUICK).to_dict()
+    second = solve(tiny_problem, QUICK).to_dict()
+    first.pop("stats")
+    second.pop("stats")
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_big_flow_gets_full_direct_coaches() -> None:
+    """A flow of 110 fills two 53-seat coaches going straight to the factory; the rest is pooled."""
+    fleet = (BusType("c53", 53, 5, 1800.0, 5.5),)
+    problem = make_problem([(0, 0, [1] * 110)], fleet)
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    full = [b for b in plan.buses if b.load == 53]
+    assert len(full) >= 2
+    assert all(len(b.stops) == 2 for b in full)
+
+
+def test_group_larger_than_a_coach_splits_into_parts_of_min_split() -> None:
+    """A group of 60 with 53-seat coaches rides as parts of at least min_split people."""
+    fleet = (BusType("c53", 53, 3, 1800.0, 5.5),)
+    problem = make_problem([(0, 0, [60])], fleet, PolicyRules(charter_min_group=10, price_alternatives=False))
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    loads = sorted(b.load for b in plan.buses)
+    assert sum(loads) == 60
+    assert min(loads) >= problem.rules.min_split
+
+
+def test_small_scattered_flows_fall_back_with_the_rule_in_words() -> None:
+    """Two travellers alone get free tickets, and the reason names township, factory and threshold."""
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    problem = make_problem([(3, 2, [1, 1])], fleet)
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    assert plan.totals.buses == 0
+    assert {f.mode for f in plan.fallback} == {"free_ticket"}
+    reason = plan.fallback[0].reason
+    assert TOWNSHIPS[3].name in reason and FACTORIES[2].name in reason and "20" in reason
+    km = GeodesicTravel().leg(TOWNSHIPS[3], FACTORIES[2]).distance_km
+    assert abs(plan.fallback[0].est_cost - 0.45 * km) < 0.01
+
+
+def test_group_of_four_gets_township_transport() -> None:
+    """A group above scattered_max that cannot fill a bus is moved by its township and reimbursed."""
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    problem = make_problem([(5, 1, [4])], fleet)
+    plan = solve(problem, QUICK)
+    assert {f.mode for f in plan.fallback} == {"township_transport"}
+    assert "group of 4" in plan.fallback[0].reason
+    assert plan.totals.reimbursement_cost > 0
+
+
+def test_fleet_exhaustion_is_named_in_the_reason() -> None:
+    """With one coach for 80 travellers, the plan says the fleet ran out for those left."""
+    fleet = (BusType("c53", 53, 1, 1800.0, 5.5),)
+    problem = make_problem([(0, 0, [1] * 40), (1, 0, [1] * 40)], fleet)
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    assert plan.totals.buses == 1
+    assert any("fleet" in f.reason for f in plan.fallback)
+
+
+def test_registered_poor_subsidy_depends_on_province() -> None:
+    """500 CNY for a factory in the county's province, 1000 CNY out of province; in-county none."""
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    in_province = replace(FACTORIES[0], factory_id="FJX", province="江西省")
+    in_county = replace(FACTORIES[1], factory_id="FYD", province="江西省", city="于都县")
+    factories = (*FACTORIES, in_province, in_county)
+    base = make_problem(
+        [(0, 0, [1]), (0, len(FACTORIES), [1]), (0, len(FACTORIES) + 1, [1])], fleet, factories=factories
+    )
+    people = tuple(replace(t, registered_poor=True) for t in base.travellers)
+    problem = replace(base, travellers=people)
+    plan = solve(problem, QUICK)
+    assert sorted(plan.subsidies.values()) == [500.0, 1000.0]
+    assert plan.totals.subsidy_cost == 1500.0
+
+
+def test_assembly_point_lets_small_flows_share_a_coach() -> None:
+    """Four townships of 6 each exceed 3 pickup stops, but feeding two of them into the county bus
+    station lets one coach carry all 24."""
+    seat = TOWNSHIPS[0]
+    point = AssemblyPoint(
+        "station",
+        "汽车站",
+        seat.lat,
+        seat.lon,
+        (TOWNSHIPS[1].township_id, TOWNSHIPS[2].township_id, TOWNSHIPS[3].township_id, TOWNSHIPS[4].township_id),
+        5.0,
+    )
+    rules = PolicyRules(assembly_points=(point,), max_pickup_stops=1, price_alternatives=False)
+    fleet = (BusType("c35", 35, 1, 1200.0, 4.2),)
+    problem = make_problem([(1, 0, [6]), (2, 0, [6]), (3, 0, [6]), (4, 0, [6])], fleet, rules)
+    plan = solve(problem, SolveParams(time_limit_s=2.0, workers=1))
+    check_plan(problem, plan)
+    assert plan.totals.on_buses == 24
+    assert plan.buses[0].stops[0].place_id == "station"
+
+
+def test_parallel_areas_give_a_valid_plan() -> None:
+    """Flows to Dongguan and to Kunshan are pooled in separate areas on two processes."""
+    fleet = (BusType("c12", 12, 6, 300.0, 1.0),)
+    rules = PolicyRules(charter_min_group=5)
+    problem = make_problem([(0, 0, [3, 4]), (1, 1, [5]), (2, 50, [4, 4]), (3, 51, [6])], fleet, rules)
+    plan = solve(problem, SolveParams(time_limit_s=2.0, workers=2))
+    check_plan(problem, plan)
+    assert len({b.area for b in plan.buses}) == 2
+
+
+def test_scheduler_imports_no_web_or_database_code() -> None:
+    """Importing the planning core pulls in no HTTP or database library."""
+    import subprocess
+
+    code = (
+        "import sys, scheduler.solve, scheduler.scenario, scheduler.output, scheduler.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'fastapi','sqlmodel','sqlalchemy','api'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@st.composite
+def small_days(draw: st.DrawFn) -> Problem:
+    """Random small county days: a few townships and factories, groups, a small mixed fleet."""
+    n_townships = draw(st.integers(1, 4))
+    factory_pool = [0, 1, 2, 14, 50]  # Dongguan x3, Shenzhen, Kunshan
+    flows = []
+    for _ in range(draw(st.integers(1, 6))):
+        sizes = draw(st.lists(st.integers(1, 9), min_size=1, max_size=4))
+        flows.append((draw(st.integers(0, n_townships - 1)), draw(st.sampled_from(factory_pool)), sizes))
+    fleet = tuple(
+        BusType(f"c{seats}", seats, draw(st.integers(0, 3)), 100.0 * seats, 0.2 * seats)
+        for seats in sorted(set(draw(st.lists(st.sampled_from([8, 12, 20]), min_size=1, max_size=3))))
+    )
+    rules = PolicyRules(
+        charter_min_group=draw(st.integers(1, 8)),
+        max_pickup_stops=draw(st.integers(1, 3)),
+        max_dropoff_stops=draw(st.integers(1, 3)),
+        min_split=draw(st.integers(1, 4)),
+        price_alternatives=draw(st.booleans()),
+    )
+    return make_problem(flows, fleet, rules)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking re-solves: too slow to be useful
+)
+@given(small_days())
+def test_random_small_days_hold_every_invariant(problem: Problem) -> None:
+    """Whatever the flows, fleet and limits, the plan holds every invariant."""
+    plan = solve(problem, SolveParams(time_limit_s=0.5, workers=1))
+    check_plan(problem, plan)
