@@ -77,8 +77,6 @@ class PolicyRules:
     second_driver_km: float = 600.0
     second_driver_hours: float = 8.0
     second_driver_cost: float = 600.0
-    # One-way driving beyond this cannot be done even with two drivers (2 x 8 h).
-    max_one_way_drive_hours: float = 16.0
 
     # Empty running back to the depot is billed at this share of the coach's per-km rate.
     empty_return_factor: float = 1.0
