@@ -1,4 +1,5 @@
-"""The ``fanggang`` command: ``demo`` and ``plan`` (later: ``serve`` and friends)."""
+"""The ``fanggang`` command: ``demo`` and ``plan``; ``serve``, ``seed``, ``db upgrade`` and ``token create``
+run the HTTP service (imported lazily: the scheduler never imports ``api`` at import time)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
     plan.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
 
+    _add_service_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     console = Console()
+    if args.command in ("serve", "seed", "db", "token"):
+        from api.cli import run_service_command
+
+        return run_service_command(args)
     if args.command == "demo":
         return _run(console, DEMO_SCENARIO, None, None, args.out, args.time_limit)
     try:
@@ -49,6 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]")
         return EXIT_BAD_INPUT
     return _run(console, args.scenario, args.policy, day, args.out, args.time_limit)
+
+
+def _add_service_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = commands.add_parser("serve", help="run the HTTP service (SQLite file by default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--seed", action="store_true", help="load the fixture county first")
+    commands.add_parser("seed", help="load the fixture county into the database (idempotent)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="apply the migrations")
+    token = commands.add_parser("token", help="issue bearer tokens")
+    token.add_argument("action", choices=["create"])
+    token.add_argument("--role", required=True, choices=["dispatcher", "township", "factory"])
+    token.add_argument("--scope", default=None, help="township or factory id (not for dispatchers)")
+    token.add_argument("--label", default="")
 
 
 def _run(
@@ -61,7 +82,9 @@ def _run(
     try:
         scenario = load_scenario(scenario_path, policy)
     except InvalidScenario as err:
-        console.print(f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]")
+        console.print(
+            f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
+        )
         for problem in err.problems[:200]:
             console.print(f"  {problem}", markup=False, highlight=False)
         if len(err.problems) > 200:
@@ -75,7 +98,10 @@ def _run(
         f"(loaded in {time.monotonic() - started:.1f} s); planning within {time_limit:g} s."
     )
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
         transient=True,
     ) as progress:
         task = progress.add_task("planning", total=1.0)
@@ -86,7 +112,9 @@ def _run(
         plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
     write_plan(plan, problem, out)
     _print_summary(console, plan)
-    console.print(f"Written to {out}/ (plan.json, buses.csv, fallback.csv, manifests/) in {time.monotonic() - started:.1f} s.")
+    console.print(
+        f"Written to {out}/ (plan.json, buses.csv, fallback.csv, manifests/) in {time.monotonic() - started:.1f} s."
+    )
     return 0
 
 

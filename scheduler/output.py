@@ -12,7 +12,14 @@ from pathlib import Path
 from scheduler.model import Problem
 from scheduler.plan import Plan, format_clock
 
-MANIFEST_COLUMNS = ["座位 seat", "姓名 name", "身份证号 id_number", "手机 phone", "上车点 boards_at", "下车点 alights_at"]
+MANIFEST_COLUMNS = [
+    "座位 seat",
+    "姓名 name",
+    "身份证号 id_number",
+    "手机 phone",
+    "上车点 boards_at",
+    "下车点 alights_at",
+]
 MODE_LABELS = {
     "bus": "包车 chartered bus",
     "township_transport": "乡镇自行组织(凭票报销) township transport",
@@ -82,16 +89,39 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
     with (folder / "buses.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["bus_id", "vehicle_type", "seats", "load", "area", "departure", "arrival", "distance_km",
-             "drive_hours", "drivers", "cost", "pickups", "dropoffs"]
+            [
+                "bus_id",
+                "vehicle_type",
+                "seats",
+                "load",
+                "area",
+                "departure",
+                "arrival",
+                "distance_km",
+                "drive_hours",
+                "drivers",
+                "cost",
+                "pickups",
+                "dropoffs",
+            ]
         )
         for b in plan.buses:
             writer.writerow(
-                [b.bus_id, b.vehicle_type, b.seats, b.load, b.area, format_clock(plan.date, b.stops[0].arrival_s),
-                 format_clock(plan.date, b.stops[-1].arrival_s), round(b.distance_km, 1), round(b.drive_hours, 2),
-                 b.drivers, round(b.cost, 2),
-                 " / ".join(s.place_name for s in b.stops if s.kind == "pickup"),
-                 " / ".join(s.place_name for s in b.stops if s.kind == "dropoff")]
+                [
+                    b.bus_id,
+                    b.vehicle_type,
+                    b.seats,
+                    b.load,
+                    b.area,
+                    format_clock(plan.date, b.stops[0].arrival_s),
+                    format_clock(plan.date, b.stops[-1].arrival_s),
+                    round(b.distance_km, 1),
+                    round(b.drive_hours, 2),
+                    b.drivers,
+                    round(b.cost, 2),
+                    " / ".join(s.place_name for s in b.stops if s.kind == "pickup"),
+                    " / ".join(s.place_name for s in b.stops if s.kind == "dropoff"),
+                ]
             )
     with (folder / "fallback.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -121,7 +151,10 @@ def summary_lines(plan: Plan) -> list[tuple[str, str]]:
     lines = [
         ("日期 date", plan.date.isoformat()),
         ("旅客 travellers", str(totals.travellers)),
-        ("包车 buses", f"{totals.buses} (" + ", ".join(f"{n}x{s}座" for s, n in sorted(by_size.items(), reverse=True)) + ")"),
+        (
+            "包车 buses",
+            f"{totals.buses} (" + ", ".join(f"{n}x{s}座" for s, n in sorted(by_size.items(), reverse=True)) + ")",
+        ),
         ("座位 seats filled", f"{totals.on_buses}/{seats} ({totals.seat_fill:.1%})"),
         ("里程 km", f"{totals.distance_km:,.0f}"),
         ("包车费 charter (county)", f"{totals.charter_cost:,.0f} CNY"),

@@ -359,10 +359,12 @@ class _Planner:
         """Solve the areas on ``workers`` processes, each with a share of the remaining time."""
         if not models:
             return []
-        reserve_s = 0.3 + 0.02 * sum(len(m.instance.nodes) for m in models) ** 0.5
+        # Keep time for assembling the plan afterwards (about 60 us per traveller) and for each
+        # model's overshoot of its own limit.
+        workers = max(1, min(self.params.workers, len(models)))
+        reserve_s = 0.3 + 6e-5 * len(self.problem.travellers) + 0.15 * len(models) / workers
         left = max(0.2, self.params.time_limit_s - (time.monotonic() - started) - reserve_s)
         sizes = [len(m.instance.requests) for m in models]
-        workers = max(1, min(self.params.workers, len(models)))
         budgets = split_time_budget(sizes, workers, left)
         searches = [
             SearchParams(

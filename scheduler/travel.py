@@ -11,6 +11,7 @@ Three providers are interchangeable:
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,8 +108,8 @@ class RoadGraphTravel:
         start, start_km = self._nearest_node(origin)
         end, end_km = self._nearest_node(destination)
         path = nx.shortest_path(self.graph, start, end, weight="s")
-        km = sum(self.graph.edges[a, b]["km"] for a, b in zip(path, path[1:], strict=False))
-        seconds = sum(self.graph.edges[a, b]["s"] for a, b in zip(path, path[1:], strict=False))
+        km = sum(self.graph.edges[a, b]["km"] for a, b in itertools.pairwise(path))
+        seconds = sum(self.graph.edges[a, b]["s"] for a, b in itertools.pairwise(path))
         access_s = (start_km + end_km) / self.access_kmh * 3600
         return Leg(km + start_km + end_km, round(seconds + access_s))
 

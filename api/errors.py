@@ -1,0 +1,132 @@
+"""Every error the service answers is JSON: ``{"detail": English, "detail_zh": 中文, ...}``.
+
+422 for bad input (with the same per-row problems as the command line), 409 for conflicts,
+401 without a valid token, 404 for anything out of the caller's scope.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scheduler.policy import InvalidPolicy
+from scheduler.validation import InvalidScenario, ScenarioProblem
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a client caused (or may retry), with its status and messages in English and Chinese."""
+
+    def __init__(self, status: int, message: str, message_zh: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.message_zh = message_zh
+        self.extra = extra
+
+
+def not_found(what: str, what_zh: str) -> ApiError:
+    return ApiError(404, f"{what} not found", f"未找到{what_zh}")
+
+
+def conflict(message: str, message_zh: str, **extra: Any) -> ApiError:
+    return ApiError(409, message, message_zh, **extra)
+
+
+def bad_input(message: str, message_zh: str, **extra: Any) -> ApiError:
+    return ApiError(422, message, message_zh, **extra)
+
+
+def problem_dict(problem: ScenarioProblem) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "row": problem.row,
+        "field": problem.field,
+        "message": problem.message,
+        "message_zh": problem.message_zh,
+    }
+
+
+def invalid_rows(err: InvalidScenario) -> ApiError:
+    n = len(err.problems)
+    return ApiError(
+        422,
+        f"{n} problem(s) found; nothing was saved",
+        f"发现 {n} 处问题，未保存任何数据",
+        problems=[problem_dict(p) for p in err.problems],
+    )
+
+
+def _body(status: int, message: str, message_zh: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": message, "detail_zh": message_zh, **extra}, status_code=status)
+
+
+_STATUS_ZH = {
+    400: "请求有误",
+    401: "需要有效的访问令牌",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "数据冲突",
+    413: "上传文件过大",
+    422: "输入有误",
+}
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+        response = _body(err.status, err.message, err.message_zh, **err.extra)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(InvalidScenario)
+    async def _invalid_scenario(_request: Request, err: InvalidScenario) -> JSONResponse:
+        api = invalid_rows(err)
+        return _body(api.status, api.message, api.message_zh, **api.extra)
+
+    @app.exception_handler(InvalidPolicy)
+    async def _invalid_policy(_request: Request, err: InvalidPolicy) -> JSONResponse:
+        return _body(422, str(err), f"县政策设置有误：{err}")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            for e in err.errors()
+        ]
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['message']}" for e in errors[:10])
+        return _body(422, f"invalid request: {where}", f"请求内容有误：{where}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+        message = err.detail if isinstance(err.detail, str) else str(err.detail)
+        return _body(err.status_code, message, _STATUS_ZH.get(err.status_code, "请求失败"))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, err: IntegrityError) -> JSONResponse:
+        log.info("integrity conflict: %s", err.orig)
+        return _body(
+            409,
+            "the change conflicts with data saved meanwhile; reload and retry",
+            "与其他用户同时提交的数据冲突，请刷新后重试",
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, err: OperationalError) -> JSONResponse:
+        log.warning("database busy: %s", err.orig)
+        return _body(503, "the database is busy; retry in a moment", "数据库繁忙，请稍后重试")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _body(500, "internal error; the request was not applied", "服务器内部错误，本次请求未生效")

@@ -1,0 +1,75 @@
+"""create_app(): the FastAPI application, its database and its planning-job runner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import ensure_schema, make_engine, upgrade
+from api.errors import install_handlers
+from api.routes import (
+    arrivals,
+    buses,
+    expected,
+    plans,
+    reference,
+    reimbursements,
+    rules,
+    stats,
+    subsidies,
+    tokens,
+    travellers,
+)
+from api.services.planning import JobRunner, fail_unfinished_jobs
+from api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service for ``settings`` (default: from the environment). The database is migrated at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, settings.database_schema)
+        if settings.database_schema and not settings.database_url.startswith("sqlite"):
+            ensure_schema(engine, settings.database_schema)
+        upgrade(engine)
+        failed = fail_unfinished_jobs(engine)
+        if failed:
+            log.warning("%d planning job(s) from an earlier run marked failed", failed)
+        app.state.engine = engine
+        app.state.settings = settings
+        app.state.jobs = JobRunner(engine, settings.database_url, settings.database_schema, settings.planning_processes)
+        try:
+            yield
+        finally:
+            app.state.jobs.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="fanggang 返岗",
+        summary="Chartered buses taking a county's migrant workers back to their factories.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    for module in (
+        reference,
+        rules,
+        tokens,
+        travellers,
+        plans,
+        buses,
+        arrivals,
+        subsidies,
+        reimbursements,
+        stats,
+        expected,
+    ):
+        app.include_router(module.router)
+    return app

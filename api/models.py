@@ -1,0 +1,394 @@
+"""Database tables (SQLModel, ``table=True``) and the Create/Update/Public schemas of each resource.
+
+Rows never reach ``scheduler``: ``api.convert`` turns them into its frozen dataclasses and back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Role(StrEnum):
+    dispatcher = "dispatcher"
+    township = "township"
+    factory = "factory"
+
+
+class TravellerStatus(StrEnum):
+    registered = "registered"  # waiting for a published plan (also: freed after a no-show or a released bus)
+    planned = "planned"  # on a published bus or fallback
+    boarded = "boarded"  # confirmed on the bus on departure day
+    arrived = "arrived"  # confirmed at the factory gate
+    went_elsewhere = "went_elsewhere"  # travelled but did not arrive at the registered factory
+    cancelled = "cancelled"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    published = "published"
+
+
+# --------------------------------------------------------------------------------------------- reference data
+
+
+class TownshipBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Township(TownshipBase, table=True):
+    __tablename__ = "townships"
+    id: str = Field(primary_key=True, max_length=40)
+
+
+class TownshipCreate(TownshipBase):
+    id: str = Field(min_length=1, max_length=40)
+
+
+class TownshipUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class TownshipPublic(TownshipBase):
+    id: str
+
+
+CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+
+
+class FactoryBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    city: str = Field(min_length=1, max_length=100)
+    province: str = Field(min_length=1, max_length=100)
+    receive_from: str = Field(default="08:00", schema_extra={"pattern": CLOCK_PATTERN})
+    receive_until: str = Field(default="20:00", schema_extra={"pattern": CLOCK_PATTERN})
+
+
+class Factory(FactoryBase, table=True):
+    __tablename__ = "factories"
+    id: str = Field(primary_key=True, max_length=40)
+
+
+class FactoryCreate(FactoryBase):
+    id: str = Field(min_length=1, max_length=40)
+
+
+class FactoryUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    city: str | None = None
+    province: str | None = None
+    receive_from: str | None = Field(default=None, schema_extra={"pattern": CLOCK_PATTERN})
+    receive_until: str | None = Field(default=None, schema_extra={"pattern": CLOCK_PATTERN})
+
+
+class FactoryPublic(FactoryBase):
+    id: str
+
+
+class BusTypeBase(SQLModel):
+    seats: int = Field(gt=0, le=100)
+    count: int = Field(ge=0)
+    fixed_cost: float = Field(ge=0)
+    cost_per_km: float = Field(ge=0)
+
+
+class BusType(BusTypeBase, table=True):
+    __tablename__ = "fleet"
+    vehicle_type: str = Field(primary_key=True, max_length=40)
+
+
+class BusTypeCreate(BusTypeBase):
+    vehicle_type: str = Field(min_length=1, max_length=40)
+
+
+class BusTypeUpdate(SQLModel):
+    seats: int | None = Field(default=None, gt=0, le=100)
+    count: int | None = Field(default=None, ge=0)
+    fixed_cost: float | None = Field(default=None, ge=0)
+    cost_per_km: float | None = Field(default=None, ge=0)
+
+
+class BusTypePublic(BusTypeBase):
+    vehicle_type: str
+
+
+class PolicySetting(SQLModel, table=True):
+    """The county's policy.toml as JSON (one row, key "policy")."""
+
+    __tablename__ = "policy"
+    key: str = Field(primary_key=True, max_length=40)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --------------------------------------------------------------------------------------------- people
+
+
+class Token(SQLModel, table=True):
+    __tablename__ = "tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(max_length=20)
+    scope: str | None = Field(default=None, max_length=40)
+    label: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked: bool = False
+
+
+class TokenCreate(SQLModel):
+    role: Role
+    scope: str | None = Field(default=None, max_length=40)
+    label: str = Field(default="", max_length=200)
+
+
+class TokenPublic(SQLModel):
+    id: int
+    role: str
+    scope: str | None
+    label: str
+    created_at: dt.datetime
+    token: str | None = None
+
+
+class TravellerBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=1, max_length=40)
+    phone: str = Field(min_length=1, max_length=40)
+    township_id: str = Field(max_length=40)
+    factory_id: str = Field(max_length=40)
+    earliest_date: dt.date
+    report_date: dt.date
+    group_id: str = Field(default="", max_length=60)
+    registered_poor: bool = False
+
+
+class Traveller(TravellerBase, table=True):
+    __tablename__ = "travellers"
+    __table_args__ = (
+        UniqueConstraint("campaign", "id_number", name="uq_travellers_campaign_id_number"),
+        UniqueConstraint("campaign", "township_id", "ref", name="uq_travellers_campaign_township_ref"),
+        Index("ix_travellers_status_dates", "status", "earliest_date", "report_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=20)
+    # The township's own reference (traveller_id column of its spreadsheet).
+    ref: str = Field(max_length=60)
+    township_id: str = Field(foreign_key="townships.id", index=True, max_length=40)
+    factory_id: str = Field(foreign_key="factories.id", index=True, max_length=40)
+    status: str = Field(default=TravellerStatus.registered, max_length=20)
+    version: int = 1
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    # Set when a plan is published: the bus (or the fallback mode) and the travel date.
+    plan_id: int | None = Field(default=None, index=True)
+    travel_date: dt.date | None = None
+    mode: str | None = Field(default=None, max_length=30)
+    bus_id: str | None = Field(default=None, index=True, max_length=60)
+    seat: int | None = None
+    ticket_code: str | None = Field(default=None, unique=True, max_length=12)
+    boards_at: str | None = Field(default=None, max_length=200)
+    board_time: str | None = Field(default=None, max_length=20)
+    alights_at: str | None = Field(default=None, max_length=200)
+    est_cost: float | None = None
+    fallback_reason: str | None = Field(default=None, sa_column=Column(Text))
+    no_shows: int = 0
+    arrived_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TravellerCreate(SQLModel):
+    """One registration; ``traveller_id`` is the township's own reference (optional)."""
+
+    traveller_id: str | None = Field(default=None, max_length=60)
+    name: str
+    id_number: str
+    phone: str
+    township_id: str | None = None
+    factory_id: str
+    earliest_date: str
+    report_date: str
+    group_id: str = ""
+    registered_poor: bool | str = False
+
+
+class TravellerUpdate(SQLModel):
+    name: str | None = None
+    phone: str | None = None
+    factory_id: str | None = None
+    earliest_date: str | None = None
+    report_date: str | None = None
+    group_id: str | None = None
+    registered_poor: bool | str | None = None
+
+
+class TravellerCancel(SQLModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TravellerPublic(TravellerBase):
+    id: int
+    ref: str
+    status: str
+    version: int
+    cancel_reason: str | None
+    plan_id: int | None
+    travel_date: dt.date | None
+    mode: str | None
+    bus_id: str | None
+    seat: int | None
+    ticket_code: str | None
+    boards_at: str | None
+    board_time: str | None
+    alights_at: str | None
+    est_cost: float | None
+    no_shows: int
+    arrived_at: dt.datetime | None
+
+
+# --------------------------------------------------------------------------------------------- planning
+
+
+class PlanJob(SQLModel, table=True):
+    __tablename__ = "plans"
+    id: int | None = Field(default=None, primary_key=True)
+    date: dt.date = Field(index=True)
+    time_limit: float
+    status: str = Field(default=JobStatus.queued, max_length=20)
+    progress: float = 0.0
+    message: str = Field(default="", max_length=500)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    # JSON: {"plan": plan.json, "manifests": {bus_id: rows}, "versions": {traveller id: version}}
+    result: str | None = Field(default=None, sa_column=Column(Text))
+    kept_buses: int = 0
+    worker_pid: int | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+
+
+class PlanCreate(SQLModel):
+    date: dt.date
+    time_limit: float = Field(default=30.0, gt=0, le=3600)
+
+
+class PlanPublic(SQLModel):
+    id: int
+    date: dt.date
+    time_limit: float
+    status: str
+    progress: float
+    message: str
+    error: str | None
+    kept_buses: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    published_at: dt.datetime | None
+    plan: dict[str, Any] | None = None
+
+
+class Bus(SQLModel, table=True):
+    """A published bus. ``id`` is "P<plan>-<bus>", printed on the manifest."""
+
+    __tablename__ = "buses"
+    id: str = Field(primary_key=True, max_length=60)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    date: dt.date = Field(index=True)
+    vehicle_type: str = Field(max_length=40)
+    seats: int
+    status: str = Field(default="published", max_length=20)  # published | released
+    data: str = Field(sa_column=Column(Text, nullable=False))  # the bus as in plan.json
+
+
+class BusPublic(SQLModel):
+    id: str
+    plan_id: int
+    date: dt.date
+    vehicle_type: str
+    seats: int
+    status: str
+    load: int
+    bus: dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------- money
+
+
+class Subsidy(SQLModel, table=True):
+    __tablename__ = "subsidies"
+    __table_args__ = (UniqueConstraint("campaign", "id_number", name="uq_subsidies_campaign_id_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign: str = Field(max_length=20)
+    id_number: str = Field(max_length=40)
+    traveller_id: int = Field(foreign_key="travellers.id", index=True)
+    township_id: str = Field(max_length=40, index=True)
+    factory_id: str = Field(max_length=40, index=True)
+    amount: float
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Receipt(SQLModel, table=True):
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("township_id", "number", name="uq_receipts_township_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: str = Field(foreign_key="townships.id", index=True, max_length=40)
+    number: str = Field(max_length=60)
+    amount: float
+    traveller_ids: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of traveller ids
+    status: str = Field(default="submitted", max_length=20)  # submitted | approved | rejected
+    note: str = Field(default="", max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_at: dt.datetime | None = None
+
+
+class ReceiptCreate(SQLModel):
+    number: str = Field(min_length=1, max_length=60)
+    amount: float = Field(gt=0)
+    traveller_ids: list[int] = Field(min_length=1)
+    township_id: str | None = None
+
+
+class ReceiptDecision(SQLModel):
+    note: str = Field(default="", max_length=500)
+
+
+class ReceiptPublic(SQLModel):
+    id: int
+    township_id: str
+    number: str
+    amount: float
+    traveller_ids: list[int]
+    status: str
+    note: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class ExpectedStaff(SQLModel, table=True):
+    """A factory's list of the staff it expects back, matched with registrations by ID number."""
+
+    __tablename__ = "expected_staff"
+    __table_args__ = (UniqueConstraint("factory_id", "id_number", name="uq_expected_factory_id_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    factory_id: str = Field(foreign_key="factories.id", index=True, max_length=40)
+    id_number: str = Field(max_length=40)
+    name: str = Field(default="", max_length=100)

@@ -1,0 +1,56 @@
+"""/plans: start a planning job (202), follow it, publish it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlmodel import select
+
+from api import models as m
+from api.deps import DispatcherDep, SessionDep
+from api.errors import not_found
+from api.services.publishing import publish
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+def _public(job: m.PlanJob, with_plan: bool) -> m.PlanPublic:
+    data = job.model_dump(exclude={"result", "worker_pid"})
+    plan = json.loads(job.result)["plan"] if with_plan and job.result else None
+    return m.PlanPublic(**data, plan=plan)
+
+
+@router.post("", response_model=m.PlanPublic, status_code=202)
+def start_plan(body: m.PlanCreate, request: Request, session: SessionDep, _caller: DispatcherDep) -> Any:
+    """Plan ``date`` within ``time_limit`` seconds in a worker process. Travellers already on a published
+    plan and the coaches of published buses that day are left out, so planning a published date again
+    plans only what changed (late registrations, no-shows, released buses)."""
+    job = m.PlanJob(date=body.date, time_limit=body.time_limit)
+    session.add(job)
+    session.commit()
+    request.app.state.jobs.submit(job.id)
+    return _public(job, False)
+
+
+@router.get("", response_model=list[m.PlanPublic])
+def list_plans(session: SessionDep, _caller: DispatcherDep) -> Any:
+    return [_public(j, False) for j in session.exec(select(m.PlanJob).order_by(m.PlanJob.id)).all()]
+
+
+@router.get("/{plan_id}", response_model=m.PlanPublic)
+def get_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> Any:
+    """Status and progress; when done, the plan as in plan.json (traveller ids are the service's ids)."""
+    job = session.get(m.PlanJob, plan_id)
+    if job is None:
+        raise not_found(f"plan {plan_id}", f"计划 {plan_id}")
+    return _public(job, True)
+
+
+@router.post("/{plan_id}/publish")
+def publish_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+    """Freeze the plan: buses get manifests and ticket codes, its travellers are marked planned."""
+    result = publish(session, plan_id)
+    session.commit()
+    return result

@@ -1,0 +1,182 @@
+"""/reimbursements: per township, the travellers moved by township transport, the amounts due, and receipts.
+
+The cap is what the rules pay for those travellers (their fallback's ``est_cost``); submitted and
+approved receipts together never exceed it, checked under a lock on the township row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from api import models as m
+from api.convert import in_ids
+from api.deps import CallerDep, DispatcherDep, SessionDep
+from api.errors import ApiError, conflict, not_found
+
+router = APIRouter(prefix="/reimbursements", tags=["reimbursements"])
+
+MODE = "township_transport"
+
+
+def _due(session: Session, township_id: str) -> tuple[list[m.Traveller], float]:
+    rows = session.exec(
+        select(m.Traveller)
+        .where(
+            m.Traveller.township_id == township_id,
+            m.Traveller.mode == MODE,
+            m.Traveller.status != m.TravellerStatus.cancelled,
+        )
+        .order_by(m.Traveller.id)
+    ).all()
+    return list(rows), round(sum(t.est_cost or 0.0 for t in rows), 2)
+
+
+def _claimed(session: Session, township_id: str, statuses: tuple[str, ...]) -> float:
+    total = session.exec(
+        select(func.coalesce(func.sum(m.Receipt.amount), 0.0)).where(
+            m.Receipt.township_id == township_id,
+            m.Receipt.status.in_(statuses),  # type: ignore[attr-defined]
+        )
+    ).one()
+    return round(float(total), 2)
+
+
+def _receipt_public(r: m.Receipt) -> dict[str, Any]:
+    return m.ReceiptPublic(
+        **r.model_dump(exclude={"traveller_ids"}), traveller_ids=json.loads(r.traveller_ids)
+    ).model_dump()
+
+
+@router.get("")
+def list_reimbursements(session: SessionDep, caller: CallerDep) -> list[dict[str, Any]]:
+    """Per township: travellers on township transport, the amount due (cap), receipts and their totals."""
+    if caller.role == m.Role.factory:
+        raise ApiError(403, "reimbursements are between townships and the county", "报销事项仅限乡镇与县调度")
+    towns = [caller.scope] if caller.role == m.Role.township else list(session.exec(select(m.Township.id)).all())
+    out = []
+    for township_id in sorted(t for t in towns if t):
+        travellers, cap = _due(session, township_id)
+        receipts = session.exec(
+            select(m.Receipt).where(m.Receipt.township_id == township_id).order_by(m.Receipt.id)
+        ).all()
+        if not travellers and not receipts and caller.is_dispatcher:
+            continue
+        out.append(
+            {
+                "township_id": township_id,
+                "travellers": [
+                    {"traveller_id": t.id, "name": t.name, "travel_date": t.travel_date, "amount_due": t.est_cost}
+                    for t in travellers
+                ],
+                "cap": cap,
+                "submitted": _claimed(session, township_id, ("submitted",)),
+                "approved": _claimed(session, township_id, ("approved",)),
+                "receipts": [_receipt_public(r) for r in receipts],
+            }
+        )
+    return out
+
+
+@router.post("/receipts", status_code=201)
+def submit_receipt(body: m.ReceiptCreate, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """A township submits a receipt (number, amount, travellers covered); over the cap gives 409."""
+    if caller.role == m.Role.factory:
+        raise ApiError(403, "receipts are submitted by townships", "报销票据由乡镇提交")
+    township_id = caller.scope if caller.role == m.Role.township else body.township_id
+    if not township_id:
+        raise ApiError(422, "township_id is required", "乡镇编号（township_id）不能为空")
+    # Lock the township row: concurrent receipts of one township are checked one after the other.
+    township = session.exec(select(m.Township).where(m.Township.id == township_id).with_for_update()).first()
+    if township is None:
+        raise not_found(f"township {township_id}", f"乡镇 {township_id}")
+    covered = {
+        t.id: t
+        for t in session.exec(
+            select(m.Traveller).where(
+                in_ids(m.Traveller.id, body.traveller_ids), m.Traveller.township_id == township_id
+            )
+        ).all()
+    }
+    bad = sorted(i for i in set(body.traveller_ids) if i not in covered or covered[i].mode != MODE)
+    if bad:
+        raise ApiError(
+            422,
+            f"not travellers of this township on township transport: {bad}",
+            f"以下旅客不是本乡镇自行组织运送的旅客：{bad}",
+            travellers=bad,
+        )
+    covered_cap = round(sum(t.est_cost or 0.0 for t in covered.values()), 2)
+    if body.amount > covered_cap + 0.005:
+        raise conflict(
+            f"amount {body.amount:.2f} exceeds what the rules pay for these travellers ({covered_cap:.2f})",
+            f"报销金额 {body.amount:.2f} 超过这些旅客按规定可报销的上限 {covered_cap:.2f}",
+            cap=covered_cap,
+        )
+    _travellers, cap = _due(session, township_id)
+    claimed = _claimed(session, township_id, ("submitted", "approved"))
+    if claimed + body.amount > cap + 0.005:
+        raise conflict(
+            f"receipts would total {claimed + body.amount:.2f}, above the township's cap of {cap:.2f}",
+            f"票据合计 {claimed + body.amount:.2f} 将超过本乡镇报销上限 {cap:.2f}",
+            cap=cap,
+            claimed=claimed,
+        )
+    if (
+        session.exec(
+            select(m.Receipt.id).where(m.Receipt.township_id == township_id, m.Receipt.number == body.number)
+        ).first()
+        is not None
+    ):
+        raise conflict(f"receipt {body.number} was already submitted", f"票据 {body.number} 已经提交过")
+    receipt = m.Receipt(
+        township_id=township_id,
+        number=body.number,
+        amount=round(body.amount, 2),
+        traveller_ids=json.dumps(sorted(set(body.traveller_ids))),
+    )
+    session.add(receipt)
+    session.commit()
+    return _receipt_public(receipt)
+
+
+def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[str, Any]:
+    receipt = session.exec(select(m.Receipt).where(m.Receipt.id == receipt_id).with_for_update()).first()
+    if receipt is None:
+        raise not_found(f"receipt {receipt_id}", f"票据 {receipt_id}")
+    if receipt.status == status:
+        return _receipt_public(receipt)
+    if receipt.status != "submitted":
+        raise conflict(
+            f"the receipt is already {receipt.status}", f"该票据已{'批准' if receipt.status == 'approved' else '驳回'}"
+        )
+    if status == "approved":
+        session.exec(select(m.Township).where(m.Township.id == receipt.township_id).with_for_update()).first()
+        _travellers, cap = _due(session, receipt.township_id)
+        approved = _claimed(session, receipt.township_id, ("approved",))
+        if approved + receipt.amount > cap + 0.005:
+            raise conflict(
+                f"approving would pay {approved + receipt.amount:.2f}, above the cap of {cap:.2f}",
+                f"批准后合计 {approved + receipt.amount:.2f} 将超过报销上限 {cap:.2f}",
+                cap=cap,
+            )
+    receipt.status = status
+    receipt.note = note
+    receipt.decided_at = m.utcnow()
+    session.add(receipt)
+    session.commit()
+    return _receipt_public(receipt)
+
+
+@router.post("/receipts/{receipt_id}/approve")
+def approve(receipt_id: int, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+    return _decide(session, receipt_id, "approved", body.note)
+
+
+@router.post("/receipts/{receipt_id}/reject")
+def reject(receipt_id: int, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+    return _decide(session, receipt_id, "rejected", body.note)

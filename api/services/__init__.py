@@ -1,0 +1,1 @@
+"""Work behind the routes: planning jobs, publishing, imports, manifests, seeding, tokens."""

@@ -1,0 +1,153 @@
+"""Planning jobs: each solve runs in its own process; its state and progress live in the database.
+
+A job is written only by its worker process (running -> done | failed) and, if that process dies
+without saying so, by the thread in the API process that waits for it. Planning never touches
+travellers: only publishing does, in one transaction, so a crashed job leaves them as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session
+
+from api import models as m
+from api.db import make_engine, session_scope
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 0.5
+
+
+class JobRunner:
+    """Runs at most ``processes`` planning jobs at once, each in a fresh (spawned) process."""
+
+    def __init__(self, engine: Engine, url: str, schema: str | None, processes: int) -> None:
+        self.engine = engine
+        self.url = url
+        self.schema = schema
+        self._threads = ThreadPoolExecutor(max_workers=max(1, processes), thread_name_prefix="plan-job")
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()
+        self._processes: dict[int, multiprocessing.process.BaseProcess] = {}
+
+    def submit(self, job_id: int) -> None:
+        self._threads.submit(self._run, job_id)
+
+    def _run(self, job_id: int) -> None:
+        process = self._context.Process(target=run_job, args=(self.url, self.schema, job_id), name=f"plan-{job_id}")
+        try:
+            process.start()
+            with self._lock:
+                self._processes[job_id] = process
+            process.join()
+        except Exception as err:  # pragma: no cover - e.g. the OS refuses a new process
+            log.exception("planning job %s could not run", job_id)
+            mark_failed(self.engine, job_id, f"the planning process could not start: {err}")
+            return
+        finally:
+            with self._lock:
+                self._processes.pop(job_id, None)
+        if process.exitcode != 0:
+            mark_failed(self.engine, job_id, f"the planning process ended unexpectedly (exit code {process.exitcode})")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            running = list(self._processes.items())
+        for job_id, process in running:
+            process.terminate()
+            process.join(5)
+            mark_failed(self.engine, job_id, "the service stopped while the job was running")
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def mark_failed(engine: Engine, job_id: int, error: str) -> None:
+    """Fail a job that has not finished yet (a finished or published job is left alone)."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(m.PlanJob)
+            .where(m.PlanJob.id == job_id, m.PlanJob.status.in_([m.JobStatus.queued, m.JobStatus.running]))  # type: ignore[attr-defined]
+            .values(status=m.JobStatus.failed, error=error, finished_at=m.utcnow())
+        )
+
+
+def fail_unfinished_jobs(engine: Engine) -> int:
+    """At start-up, jobs left queued or running by an earlier service process can never finish."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(m.PlanJob)
+            .where(m.PlanJob.status.in_([m.JobStatus.queued, m.JobStatus.running]))  # type: ignore[attr-defined]
+            .values(
+                status=m.JobStatus.failed, error="the service restarted before the job finished", finished_at=m.utcnow()
+            )
+        )
+        return result.rowcount or 0
+
+
+def run_job(url: str, schema: str | None, job_id: int) -> None:
+    """Entry point of the worker process: build the day's problem, solve it, store the result."""
+    import os
+
+    from api.convert import build_problem
+    from scheduler.output import manifest_rows
+    from scheduler.solve import SolveParams, solve
+
+    logging.basicConfig(level=logging.WARNING)
+    engine = make_engine(url, schema)
+    try:
+        with session_scope(engine) as session:
+            job = session.get(m.PlanJob, job_id)
+            if job is None or job.status != m.JobStatus.queued:
+                return
+            job.status = m.JobStatus.running
+            job.started_at = m.utcnow()
+            job.worker_pid = os.getpid()
+            job.message = "loading registrations"
+            day, time_limit = job.date, job.time_limit
+        with Session(engine) as session:
+            problem, versions, kept = build_problem(session, day)
+            session.rollback()
+        last = 0.0
+
+        def on_progress(share: float, message: str) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last < PROGRESS_EVERY_S:
+                return
+            last = now
+            with session_scope(engine) as s:
+                s.execute(
+                    update(m.PlanJob)
+                    .where(m.PlanJob.id == job_id)
+                    .values(progress=round(min(max(share, 0.0), 0.99), 3), message=message[:500])
+                )
+
+        plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
+        manifests = {b.bus_id: manifest_rows(plan, problem, b.bus_id, mask=False) for b in plan.buses}
+        result = {"plan": plan.to_dict(), "manifests": manifests, "versions": versions}
+        with session_scope(engine) as session:
+            session.execute(
+                update(m.PlanJob)
+                .where(m.PlanJob.id == job_id)
+                .values(
+                    status=m.JobStatus.done,
+                    progress=1.0,
+                    result=json.dumps(result, ensure_ascii=False),
+                    kept_buses=kept,
+                    finished_at=m.utcnow(),
+                    message=f"{len(plan.buses)} buses, {len(plan.fallback)} travellers on fallback",
+                )
+            )
+    except Exception as err:
+        log.exception("planning job %s failed", job_id)
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+        mark_failed(engine, job_id, f"planning failed: {detail}")
+    finally:
+        engine.dispose()

@@ -1,0 +1,159 @@
+"""Registering travellers one at a time or from a township's spreadsheet, with the CLI's checks.
+
+An import is all or nothing: every row is checked (the same checks and messages as
+``fanggang plan``), then checked against the campaign's registrations, and only a clean file is
+saved, in one transaction. Rows already registered (same township, traveller_id and ID number)
+are skipped, so importing the same file twice adds nobody.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, select
+
+from api import models as m
+from api.convert import factory_ids, in_ids, township_ids, traveller_values
+from api.deps import Caller
+from api.errors import ApiError
+from scheduler.model import Traveller
+from scheduler.scenario import check_traveller_rows, read_traveller_rows
+from scheduler.validation import InvalidScenario, ScenarioProblem, check_traveller_row
+
+FORM_FILE = "request"
+
+
+def allowed_townships(session: Session, caller: Caller) -> set[str]:
+    return {caller.scope} if caller.role == m.Role.township and caller.scope else township_ids(session)
+
+
+def _campaign_conflicts(
+    session: Session, campaign: str, travellers: list[Traveller], row_of: Mapping[str, int | None], file: str
+) -> tuple[list[Traveller], int, list[ScenarioProblem]]:
+    """Split checked travellers into new ones, already-registered ones (skipped) and conflicts."""
+    problems: list[ScenarioProblem] = []
+    existing = {
+        t.id_number: t
+        for t in session.exec(
+            select(m.Traveller).where(
+                m.Traveller.campaign == campaign, in_ids(m.Traveller.id_number, [t.id_number for t in travellers])
+            )
+        ).all()
+    }
+    refs_taken: dict[tuple[str, str], str] = {}
+    by_township: dict[str, list[str]] = {}
+    for t in travellers:
+        by_township.setdefault(t.township_id, []).append(t.traveller_id)
+    for township, refs in by_township.items():
+        for ref, id_number in session.exec(
+            select(m.Traveller.ref, m.Traveller.id_number).where(
+                m.Traveller.campaign == campaign, m.Traveller.township_id == township, in_ids(m.Traveller.ref, refs)
+            )
+        ).all():
+            refs_taken[(township, ref)] = id_number
+    new: list[Traveller] = []
+    skipped = 0
+    for t in travellers:
+        row = row_of.get(t.traveller_id)
+        same = existing.get(t.id_number)
+        if same is not None:
+            if same.township_id == t.township_id and same.ref == t.traveller_id:
+                skipped += 1
+                continue
+            # Say that the person is registered, never where: a township must not learn another's records.
+            problems.append(
+                ScenarioProblem(
+                    file,
+                    row,
+                    "id_number",
+                    f"ID number {t.id_number} is already registered in campaign {campaign} under another entry",
+                    f"身份证号码 {t.id_number} 在本次（{campaign}）返岗登记中已有登记记录",
+                )
+            )
+            continue
+        if refs_taken.get((t.township_id, t.traveller_id)) not in (None, t.id_number):
+            problems.append(
+                ScenarioProblem(
+                    file,
+                    row,
+                    "traveller_id",
+                    f"traveller_id {t.traveller_id} is already used by another registration of {t.township_id}",
+                    f"人员编号 {t.traveller_id} 已被本乡镇的另一条登记使用",
+                )
+            )
+            continue
+        new.append(t)
+    return new, skipped, problems
+
+
+def import_file(session: Session, caller: Caller, campaign: str, filename: str, content: bytes) -> dict[str, Any]:
+    """Check and save a travellers spreadsheet (.csv or .xlsx) for the caller's township(s).
+
+    Raises:
+        InvalidScenario: every problem of every row (HTTP 422); nothing is saved.
+    """
+    rows = read_traveller_rows(filename, content)
+    travellers, problems = check_traveller_rows(
+        rows, allowed_townships(session, caller), factory_ids(session), file=filename
+    )
+    row_of = {(r.get("traveller_id") or "").strip(): n for n, r in enumerate(rows, start=2)}
+    new, skipped, conflicts = _campaign_conflicts(session, campaign, travellers, row_of, filename)
+    problems += conflicts
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise InvalidScenario(problems)
+    if new:
+        session.execute(insert(m.Traveller), [traveller_values(t, campaign) for t in new])
+    return {
+        "file": filename,
+        "rows": len(travellers) + len(conflicts),
+        "imported": len(new),
+        "already_registered": skipped,
+    }
+
+
+def check_form(session: Session, caller: Caller, data: dict[str, Any], ref: str) -> Traveller:
+    """Check one registration (POST or the result of a PATCH) with the CLI's row checks.
+
+    Raises:
+        InvalidScenario: the problems (HTTP 422).
+    """
+    row = {k: _text(v) for k, v in data.items()}
+    row["traveller_id"] = ref
+    traveller, problems = check_traveller_row(
+        row, allowed_townships(session, caller), factory_ids(session), file=FORM_FILE
+    )
+    if problems or traveller is None:
+        raise InvalidScenario(problems)
+    return traveller
+
+
+def register_one(session: Session, caller: Caller, campaign: str, body: m.TravellerCreate) -> m.Traveller:
+    data = body.model_dump()
+    if caller.role == m.Role.township:
+        if data.get("township_id") in (None, ""):
+            data["township_id"] = caller.scope
+    elif not data.get("township_id"):
+        raise ApiError(422, "township_id is required", "乡镇编号（township_id）不能为空")
+    ref = (data.pop("traveller_id", None) or "").strip() or "W" + secrets.token_hex(5).upper()
+    traveller = check_form(session, caller, data, ref)
+    new, _skipped, problems = _campaign_conflicts(session, campaign, [traveller], {}, FORM_FILE)
+    if problems:
+        raise ApiError(409, problems[0].message, problems[0].message_zh)
+    if not new:
+        raise ApiError(409, "this traveller is already registered", "该旅客已经登记")
+    row = m.Traveller(**traveller_values(traveller, campaign))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

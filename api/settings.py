@@ -1,0 +1,27 @@
+"""Service settings, read from the environment (prefix ``FANGGANG_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """``FANGGANG_DATABASE_URL`` picks the database; the default is a SQLite file in the working folder."""
+
+    model_config = SettingsConfigDict(env_prefix="FANGGANG_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./fanggang.db"
+    # A PostgreSQL schema to use instead of the default search path (tests use one per run).
+    database_schema: str | None = None
+    # The campaign (usually the Spring Festival year); an ID number registers once per campaign.
+    campaign: str = "2026"
+    # How many planning jobs may run at once, each in its own process.
+    planning_processes: int = 2
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,154 @@
+"""API test fixtures: the same suite runs on SQLite and on PostgreSQL.
+
+- ``db_url`` (parametrised "sqlite" / "postgresql"): a fresh empty database for one test. SQLite is
+  a file in the test's tmp folder; PostgreSQL (127.0.0.1:5432, database ``test``) is a schema of
+  its own, dropped afterwards. When PostgreSQL is unreachable its tests are skipped, unless the
+  environment variable CI is set: then they fail, so CI proves both databases.
+- ``api``: an ``Api`` around a running app (lifespan, migrations) seeded with
+  tests/data/scenario_small (policy: charter threshold 2, no pricing of alternatives, so small
+  groups get buses), with tokens for the dispatcher, every township and every factory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.db import make_engine, session_scope
+from api.main import create_app
+from api.models import Role
+from api.services.seed import seed
+from api.services.tokens import create_token
+from api.settings import Settings
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SMALL = DATA / "scenario_small"
+PG_URL = os.environ.get("FANGGANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SMALL_POLICY = {"charter_min_group": 2, "price_alternatives": False}
+TOWNSHIPS = ("360731100", "360731101", "360731102")
+FACTORIES = ("dg-changan", "dg-humen", "ks-yushan")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as err:
+        return str(err).splitlines()[0]
+
+
+@dataclass
+class Database:
+    url: str
+    schema: str | None
+    kind: str
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'test.db'}", None, "sqlite")
+        return
+    problem = _pg_reachable()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_URL} is not reachable (CI is set): {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield Database(PG_URL, schema, "postgresql")
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Api:
+    """A test client plus tokens: ``api.get(path, who="360731100")`` calls as that township's token."""
+
+    client: TestClient
+    db: Database
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str | None) -> dict[str, str]:
+        return {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, path: str, who: str | None = "dispatcher", **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(who), **kw)
+
+    def post(self, path: str, who: str | None = "dispatcher", **kw: Any) -> Any:
+        return self.client.post(path, headers=self.headers(who), **kw)
+
+    def patch(self, path: str, who: str | None = "dispatcher", **kw: Any) -> Any:
+        return self.client.patch(path, headers=self.headers(who), **kw)
+
+    def put(self, path: str, who: str | None = "dispatcher", **kw: Any) -> Any:
+        return self.client.put(path, headers=self.headers(who), **kw)
+
+    def delete(self, path: str, who: str | None = "dispatcher", **kw: Any) -> Any:
+        return self.client.request("DELETE", path, headers=self.headers(who), **kw)
+
+    def travellers(self, who: str = "dispatcher", **params: Any) -> list[dict[str, Any]]:
+        response = self.get("/travellers", who, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def by_ref(self, ref: str) -> dict[str, Any]:
+        return next(t for t in self.travellers() if t["ref"] == ref)
+
+    def plan(self, date: str, time_limit: float = 2, publish: bool = True) -> dict[str, Any]:
+        """Start a planning job, wait for it, and publish it."""
+        response = self.post("/plans", json={"date": date, "time_limit": time_limit})
+        assert response.status_code == 202, response.text
+        job = wait_for_job(self, response.json()["id"])
+        assert job["status"] == "done", job
+        if publish:
+            published = self.post(f"/plans/{job['id']}/publish")
+            assert published.status_code == 200, published.text
+        return job
+
+
+def wait_for_job(api: Api, job_id: int, timeout_s: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = api.get(f"/plans/{job_id}").json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"planning job {job_id} did not finish in {timeout_s} s")
+
+
+@pytest.fixture
+def api(database: Database) -> Iterator[Api]:
+    settings = Settings(
+        database_url=database.url, database_schema=database.schema, campaign="2026", planning_processes=2
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        engine = make_engine(database.url, database.schema)
+        seed(engine, "2026", SMALL, policy=SMALL_POLICY)
+        tokens: dict[str, str] = {}
+        with session_scope(engine) as session:
+            tokens["dispatcher"] = create_token(session, Role.dispatcher, None)[1]
+            for township in TOWNSHIPS:
+                tokens[township] = create_token(session, Role.township, township)[1]
+            for factory in FACTORIES:
+                tokens[factory] = create_token(session, Role.factory, factory)[1]
+        engine.dispose()
+        yield Api(client, database, tokens)
