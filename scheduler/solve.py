@@ -7,6 +7,7 @@ buses, fallback list with the rule applied, subsidies.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import math
@@ -44,7 +45,6 @@ class SolveParams:
 
     time_limit_s: float = 30.0
     workers: int = 2
-    seed: int = 0
     # Larger destination areas are cut into compact parts of at most this many routing tasks.
     max_tasks_per_model: int = 250
     search: SearchParams = field(default_factory=SearchParams)
@@ -93,6 +93,7 @@ class _AreaModel:
     node_place: list[Place]
     vehicle_types: list[BusType]
     second_driver_in_model: bool
+    fleet_short: bool = False
 
 
 class _Planner:
@@ -128,8 +129,8 @@ class _Planner:
         km = self.leg(self.townships[party.township_id], self.factories[party.factory_id]).distance_km
         return self.rules.reimburse_per_km * km
 
-    def delivery_windows(self, factory: Factory, party_arrive_by: object) -> tuple[tuple[int, int], ...]:
-        last_day = min(1, (party_arrive_by - self.problem.date).days)  # type: ignore[operator]
+    def delivery_windows(self, factory: Factory, arrive_by: dt.date) -> tuple[tuple[int, int], ...]:
+        last_day = min(1, (arrive_by - self.problem.date).days)
         return tuple(
             (day * DAY_S + factory.receive_from_s, day * DAY_S + factory.receive_until_s)
             for day in range(0, last_day + 1)
@@ -151,18 +152,27 @@ class _Planner:
         direct, pooled = peel_direct_buses(
             parties, fleet_left, tuple(usable), rules.direct_fill, rules.charter_min_group
         )
-        self.report(0.05, f"{len(direct)} direct coaches; {sum(p.size for p in pooled)} travellers to pool")
+        direct_buses = []
+        for coach in direct:
+            bus = self._direct_bus(coach)
+            if bus is None:  # cannot make the gate's hours or the time on board: let the pool decide
+                pooled.extend(coach.parties)
+                fleet_left[coach.bus_type.vehicle_type] += 1
+            else:
+                direct_buses.append(bus)
+        self.report(0.05, f"{len(direct_buses)} direct coaches; {sum(p.size for p in pooled)} travellers to pool")
 
         by_area = self._split_into_models(pooled)
-        allocation = allocate_fleet(
-            {a: sum(p.size for p in ps) for a, ps in by_area.items()}, usable, fleet_left, rules.charter_min_group
-        )
+        pax_by_area = {a: sum(p.size for p in ps) for a, ps in by_area.items()}
+        allocation, short = allocate_fleet(pax_by_area, usable, fleet_left, rules.charter_min_group)
         models = [self._build_area(name, by_area[name], allocation[name]) for name in sorted(by_area)]
+        for model in models:
+            model.fleet_short = model.name in short
         self.report(0.1, f"{len(models)} destination areas to pool")
 
         solutions = self._solve_areas(models, started)
 
-        buses = [self._direct_bus(d) for d in direct]
+        buses = direct_buses
         for model, solution in zip(models, solutions, strict=True):
             buses.extend(self._area_buses(model, solution))
         buses = self._drop_underfilled(buses, by_area)
@@ -178,7 +188,7 @@ class _Planner:
             {
                 "solve_s": round(time.monotonic() - started, 2),
                 "areas": len(models),
-                "direct_buses": len(direct),
+                "direct_buses": len(direct_buses),
                 "time_limit_s": self.params.time_limit_s,
             },
         )
@@ -396,7 +406,8 @@ class _Planner:
             return [f.result() for f in sorted(futures, key=lambda f: futures[f])]
 
     # ----------------------------------------------------------------- plan assembly
-    def _direct_bus(self, direct: DirectBus) -> Bus:
+    def _direct_bus(self, direct: DirectBus) -> Bus | None:
+        """A whole coach from one township to one factory, or None when its times do not work."""
         first = direct.parties[0]
         township = self.townships[first.township_id]
         factory = self.factories[first.factory_id]
@@ -408,6 +419,8 @@ class _Planner:
         arrive = self._arrival_in_window(
             factory, first.arrive_by, depart + board_s + self.with_rests_s(self.leg(township, factory).drive_s)
         )
+        if arrive is None or arrive - depart > self.rules.max_ride_hours * 3600:
+            return None
         stops = (
             Stop(township.place_id, township.name, "pickup", depart, depart + board_s, board=riders),
             Stop(
@@ -421,11 +434,11 @@ class _Planner:
         )
         return self._price_bus("", direct.bus_type, stops, self._area_label(factory))
 
-    def _arrival_in_window(self, factory: Factory, arrive_by: object, earliest: int) -> int:
+    def _arrival_in_window(self, factory: Factory, arrive_by: dt.date, earliest: int) -> int | None:
         for start, end in self.delivery_windows(factory, arrive_by):
             if earliest <= end:
                 return max(earliest, start)
-        return earliest
+        return None
 
     def _area_label(self, factory: Factory) -> str:
         return self.area_of[factory.factory_id]
@@ -472,7 +485,7 @@ class _Planner:
                         )
                     )
             buses.append(self._price_bus("", bus_type, tuple(stops), model.name, model))
-        fleet_used_up = len(solution.routes) >= len(model.vehicle_types)
+        fleet_used_up = model.fleet_short and len(solution.routes) >= len(model.vehicle_types)
         for k, task in enumerate(model.tasks):
             if k not in served:
                 self._fall_back(task.parties, model.name, "fleet" if fleet_used_up else "pool")
@@ -604,17 +617,19 @@ def _renumber(bus: Bus, prefix: str, number: int) -> Bus:
 
 def allocate_fleet(
     pax_by_area: dict[str, int], types: list[BusType], fleet_left: dict[str, int], min_riders: int
-) -> dict[str, list[BusType]]:
+) -> tuple[dict[str, list[BusType]], set[str]]:
     """Share the coaches left after direct buses among areas, in proportion to their travellers.
 
     An area never gets more coaches of a type than it could fill to the charter threshold, nor more
     than 1.5x what its travellers need in that size, so that the routing models stay small.
-    Returns the list of coaches (one entry per vehicle) each area may use.
+    Returns the list of coaches (one entry per vehicle) each area may use, and the areas that got
+    fewer than that because the fleet ran short.
     """
     total = sum(pax_by_area.values())
     allocation: dict[str, list[BusType]] = {a: [] for a in pax_by_area}
+    short: set[str] = set()
     if total == 0:
-        return allocation
+        return allocation, short
     for bus_type in types:
         available = fleet_left.get(bus_type.vehicle_type, 0)
         wants = {
@@ -635,7 +650,9 @@ def allocate_fleet(
                     spare -= 1
         for area, count in shares.items():
             allocation[area].extend([bus_type] * count)
-    return allocation
+            if count < wants[area]:
+                short.add(area)
+    return allocation, short
 
 
 def split_time_budget(sizes: list[int], workers: int, total_s: float, floor_s: float = 0.2) -> list[float]:

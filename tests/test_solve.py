@@ -137,6 +137,7 @@ def test_small_scattered_flows_fall_back_with_the_rule_in_words() -> None:
     assert {f.mode for f in plan.fallback} == {"free_ticket"}
     reason = plan.fallback[0].reason
     assert TOWNSHIPS[3].name in reason and FACTORIES[2].name in reason and "20" in reason
+    assert "fleet" not in reason
     km = GeodesicTravel().leg(TOWNSHIPS[3], FACTORIES[2]).distance_km
     assert abs(plan.fallback[0].est_cost - 0.45 * km) < 0.01
 
@@ -159,6 +160,19 @@ def test_fleet_exhaustion_is_named_in_the_reason() -> None:
     check_plan(problem, plan)
     assert plan.totals.buses == 1
     assert any("fleet" in f.reason for f in plan.fallback)
+
+
+def test_report_date_today_with_closed_gate_is_unplaced() -> None:
+    """A flow that cannot reach a gate open only 05:00-06:00 on its report date is unplaced, not bussed."""
+    fleet = (BusType("c53", 53, 3, 1800.0, 5.5),)
+    early_gate = replace(FACTORIES[0], receive_from_s=5 * 3600, receive_until_s=6 * 3600)
+    base = make_problem([(0, 0, [1] * 60)], fleet, factories=(early_gate, *FACTORIES[1:]))
+    problem = replace(base, travellers=tuple(replace(t, report_date=t.earliest_date) for t in base.travellers))
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    assert plan.totals.buses == 0
+    assert {f.mode for f in plan.fallback} == {"unplaced"}
+    assert "report date" in plan.fallback[0].reason
 
 
 def test_registered_poor_subsidy_depends_on_province() -> None:
