@@ -85,8 +85,8 @@ def _run(
         console.print(
             f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
         )
-        for problem in err.problems[:200]:
-            console.print(f"  {problem}", markup=False, highlight=False)
+        for line in err.problems[:200]:
+            console.print(f"  {line}", markup=False, highlight=False)
         if len(err.problems) > 200:
             console.print(f"  ... and {len(err.problems) - 200} more")
         return EXIT_BAD_INPUT

@@ -284,11 +284,11 @@ class _Planner:
             requests.append(PdpRequest(tuple(pickups), delivery, task.penalty_fen))
 
         # Matrices between nodes, from the (few) places they stand at.
-        places = list({p.place_id: p for p in node_place}.values())
-        index_of = {p.place_id: k for k, p in enumerate(places)}
+        stops = list({p.place_id: p for p in node_place}.values())
+        index_of = {p.place_id: k for k, p in enumerate(stops)}
         at = np.array([index_of[p.place_id] for p in node_place])
-        place_km = np.array([[self.leg(a, b).distance_km for b in places] for a in places])
-        place_s = np.array([[self.with_rests_s(self.leg(a, b).drive_s) for b in places] for a in places])
+        place_km = np.array([[self.leg(a, b).distance_km for b in stops] for a in stops])
+        place_s = np.array([[self.with_rests_s(self.leg(a, b).drive_s) for b in stops] for a in stops])
         km = place_km[np.ix_(at, at)]
         moving = at[:, None] != at[None, :]
         kinds = [node.kind for node in nodes]
