@@ -25,6 +25,7 @@ from api.routes import (
 )
 from api.services.planning import JobRunner, fail_unfinished_jobs
 from api.settings import Settings, get_settings
+from api.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -72,4 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expected,
     ):
         app.include_router(module.router)
+    # The pages for townships, factories and the dispatcher (/app), served by the same process.
+    web_pages.install(app)
     return app

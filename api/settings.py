@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     # How many planning jobs may run at once, each in its own process.
     planning_processes: int = 2
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Map tiles for the dispatcher's page, e.g. "https://tiles.example/{z}/{x}/{y}.png"; empty: a plain background.
+    tile_url: str = ""
+    tile_attribution: str = ""
+    # A TrueType/OpenType (.ttf/.ttc/.otf) font with Chinese glyphs for the PDF manifests; empty: look in the
+    # Debian font folders (fonts-wqy-microhei, installed by .ci/install-browser).
+    pdf_font: str = ""
 
 
 @lru_cache

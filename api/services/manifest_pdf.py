@@ -1,0 +1,141 @@
+"""Printable manifests: one A4 page per bus, with an embedded Chinese font (fpdf2 subsets it).
+
+The font is the first found of ``Settings.pdf_font`` and the Debian font files below;
+``.ci/install-browser`` installs fonts-wqy-microhei (``apt-get install fonts-wqy-microhei``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+
+from api import models as m
+from api.errors import ApiError
+from scheduler.output import mask_id_number
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+
+
+def find_font(configured: str = "") -> Path:
+    """The font file to embed.
+
+    Raises:
+        ApiError: 503 when no Chinese font is installed, saying which package to install.
+    """
+    for name in (configured, *FONT_CANDIDATES):
+        if name and Path(name).is_file():
+            return Path(name)
+    raise ApiError(
+        503,
+        "no Chinese font for PDF manifests: apt-get install fonts-wqy-microhei or set FANGGANG_PDF_FONT",
+        "未找到中文字体，无法生成 PDF 乘车名单：请安装 fonts-wqy-microhei 或设置 FANGGANG_PDF_FONT",
+    )
+
+
+def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[str, Any]]:
+    """The bus's stops in order; each pickup with its riders (seat order, masked ID numbers)."""
+    data = json.loads(bus.data)
+    by_stop: dict[str, list[m.Traveller]] = {}
+    for t in sorted(riders, key=lambda t: t.seat or 0):
+        by_stop.setdefault(t.boards_at or "", []).append(t)
+    stops = []
+    for s in data["stops"]:
+        people = by_stop.pop(s["place_name"], []) if s["kind"] == "pickup" else []
+        stops.append(
+            {
+                "name": s["place_name"],
+                "kind": s["kind"],
+                "arrival": s["arrival"],
+                "departure": s["departure"],
+                "alight": len(s.get("alight", [])),
+                "riders": [_rider(t) for t in people],
+            }
+        )
+    # Riders whose boarding place is not a stop name (should not happen) are still listed.
+    for name, people in by_stop.items():
+        stops.append(
+            {
+                "name": name or "?",
+                "kind": "pickup",
+                "arrival": "",
+                "departure": "",
+                "alight": 0,
+                "riders": [_rider(t) for t in people],
+            }
+        )
+    return stops
+
+
+def _rider(t: m.Traveller) -> dict[str, Any]:
+    return {
+        "seat": t.seat,
+        "name": t.name,
+        "id_number": mask_id_number(t.id_number),
+        "ticket_code": t.ticket_code or "",
+        "phone": t.phone,
+        "alights_at": t.alights_at or "",
+        "status": t.status,
+    }
+
+
+def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Path) -> bytes:
+    """One A4 page per bus (more if its list is long): header, route, then per stop its seat list."""
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("cjk", "", str(font))
+    # Table headings are bold; WenQuanYi has one weight, so the same face serves.
+    pdf.add_font("cjk", "B", str(font))
+    pdf.set_title("乘车名单 manifests")
+    for bus, riders in pages:
+        data = json.loads(bus.data)
+        stops = stops_with_riders(bus, riders)
+        pdf.add_page()
+        pdf.set_font("cjk", size=16)
+        pdf.cell(0, 9, f"返岗包车乘车名单  {bus.id}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=10)
+        departure = data["stops"][0]["departure"] if data["stops"] else ""
+        pdf.cell(
+            0,
+            6,
+            f"日期 {bus.date.isoformat()}   车型 {bus.vehicle_type}（{bus.seats} 座）   乘客 {len(riders)} 人   "
+            f"发车 {departure}   司机 {data.get('drivers', 1)} 名",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        route = " → ".join(s["place_name"] for s in data["stops"])
+        pdf.multi_cell(0, 6, f"线路：{route}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        for stop in stops:
+            label = "上车" if stop["kind"] == "pickup" else "下车"
+            pdf.set_font("cjk", size=11)
+            pdf.set_fill_color(230, 236, 245)
+            count = len(stop["riders"]) if stop["kind"] == "pickup" else stop["alight"]
+            pdf.cell(
+                0,
+                7,
+                f"{label}：{stop['name']}   到达 {stop['arrival']}  开出 {stop['departure']}   {count} 人",
+                new_x="LMARGIN",
+                new_y="NEXT",
+                fill=True,
+            )
+            if not stop["riders"]:
+                continue
+            pdf.set_font("cjk", size=9)
+            with pdf.table(col_widths=(10, 25, 45, 28, 60), line_height=5.5, first_row_as_headings=True) as table:
+                table.row(["座位", "姓名", "身份证号", "票号", "下车点"])
+                for r in stop["riders"]:
+                    name = r["name"] + ("（已取消）" if r["status"] == "cancelled" else "")
+                    table.row([str(r["seat"] or ""), name, r["id_number"], r["ticket_code"], r["alights_at"]])
+            pdf.ln(2)
+        pdf.set_font("cjk", size=8)
+        pdf.cell(0, 5, "身份证号已脱敏；到厂凭票号确认到岗。fanggang 返岗", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,242 @@
+/* fanggang pages: a little vanilla JS, no build step. The form checks mirror scheduler/validation.py;
+   the server checks every submission again with it. */
+"use strict";
+const LANG = document.body.dataset.lang || "zh";
+const tr = (zh, en) => (LANG === "en" ? en : zh);
+
+async function send(url, options) {
+  const response = await fetch(url, Object.assign({ credentials: "same-origin" }, options));
+  let data = {};
+  try { data = await response.json(); } catch (e) { data = {}; }
+  return { ok: response.ok, status: response.status, data };
+}
+const postJSON = (url, body) =>
+  send(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const message = (d) => (LANG === "en" ? d.detail || d.message : d.detail_zh || d.message_zh || d.detail);
+const problemText = (p) => (LANG === "en" ? p.message : p.message_zh);
+
+// ---- checks, the same rules as scheduler.validation -------------------------------------------------
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+function checkIdNumber(text) {
+  const number = text.replace(/[\s\u00a0\u3000-]/g, "").toUpperCase();
+  if (!/^[0-9]{17}[0-9X]$/.test(number)) {
+    if (/^\d(\.\d*)?E\+?\d+$/i.test(number))
+      return tr("身份证号码被 Excel 存成了数字，后几位已丢失；请把该列设置为文本格式后重新录入",
+                "The ID number was stored as a number by Excel; format the column as text and enter it again");
+    if (number.length !== 18)
+      return tr(`身份证号码应为18位，实际为${number.length}位` + (number.length === 15 ? "（不接受15位旧号码）" : ""),
+                `ID number has ${number.length} characters; expected 18`);
+    return tr("身份证号码应为17位数字加1位数字或X", "ID number must be 17 digits followed by a digit or X");
+  }
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(number[i]) * ID_WEIGHTS[i];
+  if ("10X98765432"[sum % 11] !== number[17]) return tr("身份证号码校验位错误", "ID number fails its checksum");
+  const y = Number(number.slice(6, 10)), m = Number(number.slice(10, 12)), d = Number(number.slice(12, 14));
+  const born = new Date(Date.UTC(y, m - 1, d));
+  const real = born.getUTCFullYear() === y && born.getUTCMonth() === m - 1 && born.getUTCDate() === d;
+  if (!real || y < 1900 || born > new Date())
+    return tr(`身份证号码中的出生日期 ${y}-${number.slice(10, 12)}-${number.slice(12, 14)} 不存在`,
+              `ID number has an impossible birth date`);
+  return "";
+}
+function normalisePhone(text) {
+  let digits = text.replace(/[\s\u00a0\u3000\-\u2010-\u2014()（）]/g, "");
+  if (digits.startsWith("+86")) digits = digits.slice(3);
+  else if (digits.startsWith("0086")) digits = digits.slice(4);
+  else if (digits.startsWith("86") && digits.length === 13) digits = digits.slice(2);
+  return /^1[3-9]\d{9}$/.test(digits) ? digits : null;
+}
+function checkField(form, name) {
+  const v = (form.elements[name].value || "").trim();
+  if (["name", "id_number", "phone", "factory_id", "earliest_date", "report_date"].includes(name) && !v)
+    return tr("必填", "required");
+  if (name === "id_number") return checkIdNumber(v);
+  if (name === "phone" && !normalisePhone(v))
+    return tr("不是有效的大陆手机号（应为13–19开头的11位数字）", "not a mainland mobile number (11 digits, 13-19...)");
+  if (name === "report_date") {
+    const e = form.elements.earliest_date.value;
+    if (e && v < e) return tr("报到日期早于最早出发日期", "report date is before the earliest date");
+  }
+  return "";
+}
+
+// ---- township ------------------------------------------------------------------------------------
+function townshipPage() {
+  const form = document.getElementById("register-form");
+  const fields = ["name", "id_number", "phone", "factory_id", "earliest_date", "report_date"];
+  const touched = new Set();
+  const show = (name) => {
+    const problem = checkField(form, name);
+    const input = form.elements[name];
+    const hint = form.querySelector(`.hint[data-for="${name}"]`);
+    if (touched.has(name)) {
+      input.classList.toggle("bad", !!problem);
+      input.classList.toggle("good", !problem);
+      hint.textContent = problem;
+    }
+    return problem;
+  };
+  for (const name of fields) {
+    form.elements[name].addEventListener("input", () => { touched.add(name); show(name); if (name === "earliest_date") show("report_date"); });
+    form.elements[name].addEventListener("blur", () => { touched.add(name); show(name); });
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    fields.forEach((n) => touched.add(n));
+    const bad = fields.filter((n) => show(n));
+    const result = document.getElementById("register-result");
+    if (bad.length) { result.className = "result bad"; result.textContent = tr("请先改正标红的项目。", "Please correct the fields in red."); return; }
+    const body = Object.fromEntries(fields.map((n) => [n, form.elements[n].value.trim()]));
+    body.group_id = form.elements.group_id.value.trim();
+    body.registered_poor = form.elements.registered_poor.checked;
+    const r = await postJSON("/app/api/travellers", body);
+    if (r.ok) {
+      result.className = "result ok";
+      result.textContent = tr(`已登记：${r.data.name}（编号 ${r.data.ref}）`, `Registered: ${r.data.name} (ref ${r.data.ref})`);
+      const row = document.querySelector("#travellers tbody").insertRow(0);
+      [r.data.ref, r.data.name, form.elements.factory_id.selectedOptions[0].text, "", tr("已登记，待安排", "registered"), ""]
+        .forEach((text) => { row.insertCell().textContent = text; });
+      form.reset(); touched.clear();
+      form.querySelectorAll(".good,.bad").forEach((e) => e.classList.remove("good", "bad"));
+    } else {
+      result.className = "result bad";
+      const problems = (r.data.problems || []).map((p) => problemText(p));
+      result.textContent = [message(r.data), ...problems].join("；");
+      for (const p of r.data.problems || []) {
+        if (p.field && form.elements[p.field]) {
+          form.elements[p.field].classList.add("bad");
+          const hint = form.querySelector(`.hint[data-for="${p.field}"]`);
+          if (hint) hint.textContent = problemText(p);
+        }
+      }
+    }
+  });
+
+  const upload = document.getElementById("upload-form");
+  const preview = document.getElementById("preview");
+  const confirm = document.getElementById("confirm-import");
+  const fileData = () => { const d = new FormData(); d.append("file", document.getElementById("upload-file").files[0]); return d; };
+  upload.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    confirm.hidden = true;
+    preview.textContent = tr("正在检查……", "Checking…");
+    const r = await send("/app/api/travellers/preview", { method: "POST", body: fileData() });
+    preview.textContent = "";
+    if (!r.ok) { preview.innerHTML = `<p class="error"></p>`; preview.firstChild.textContent = message(r.data); return; }
+    const d = r.data;
+    if (!d.ok) {
+      const head = document.createElement("p");
+      head.className = "error";
+      head.textContent = tr(`发现 ${d.problems.length} 处问题（${d.bad_rows} 行），未导入任何数据。请改正后重新上传：`,
+                            `${d.problems.length} problem(s) in ${d.bad_rows} row(s); nothing was imported. Fix them and upload again:`);
+      const list = document.createElement("ol");
+      list.id = "problems";
+      for (const p of d.problems) {
+        const li = document.createElement("li");
+        li.textContent = (p.row ? tr(`第 ${p.row} 行`, `row ${p.row}`) : "") + (p.field ? ` · ${p.field}` : "") + "：" + problemText(p);
+        list.appendChild(li);
+      }
+      preview.append(head, list);
+      return;
+    }
+    const ok = document.createElement("p");
+    ok.className = "ok";
+    ok.textContent = tr(`全部 ${d.rows} 行检查通过：将新增 ${d.imported} 人，已登记过 ${d.already_registered} 人（跳过）。`,
+                        `All ${d.rows} rows are fine: ${d.imported} new, ${d.already_registered} already registered (skipped).`);
+    preview.appendChild(ok);
+    confirm.hidden = d.imported === 0;
+  });
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
+    const r = await send("/app/api/travellers/import", { method: "POST", body: fileData() });
+    confirm.disabled = false;
+    confirm.hidden = true;
+    const p = document.createElement("p");
+    p.id = "import-result";
+    p.className = r.ok ? "ok" : "error";
+    p.textContent = r.ok ? tr(`已导入 ${r.data.imported} 人。`, `Imported ${r.data.imported} people.`) : message(r.data);
+    preview.appendChild(p);
+    if (r.ok) setTimeout(() => location.reload(), 1200);
+  });
+
+  const filter = document.getElementById("filter");
+  filter.addEventListener("input", () => {
+    const q = filter.value.trim().toLowerCase();
+    for (const row of document.querySelectorAll("#travellers tbody tr"))
+      row.hidden = q && !row.textContent.toLowerCase().includes(q);
+  });
+}
+
+// ---- dispatcher ----------------------------------------------------------------------------------
+function dispatcherPage() {
+  const start = document.getElementById("start-plan");
+  const progress = document.getElementById("plan-progress");
+  start.addEventListener("click", async () => {
+    start.disabled = true;
+    const timeLimit = Number(document.getElementById("time-limit").value) || 10;
+    const r = await postJSON("/app/api/plans", { date: start.dataset.date, time_limit: timeLimit });
+    if (!r.ok) { progress.textContent = message(r.data); start.disabled = false; return; }
+    const id = r.data.id;
+    const poll = async () => {
+      const s = await send(`/app/api/plans/${id}`);
+      const job = s.data;
+      progress.textContent = tr(`计划 ${id}：${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`,
+                                `plan ${id}: ${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`);
+      if (job.status === "queued" || job.status === "running") { setTimeout(poll, 500); return; }
+      if (job.status === "failed") { progress.textContent += " " + (job.error || ""); start.disabled = false; return; }
+      location.href = `/app/dispatcher?plan=${id}`;
+    };
+    poll();
+  });
+  const publish = document.getElementById("publish");
+  if (publish) publish.addEventListener("click", async () => {
+    publish.disabled = true;
+    const r = await send(`/app/api/plans/${publish.dataset.planId}/publish`, { method: "POST" });
+    const out = document.getElementById("publish-result");
+    if (r.ok) {
+      out.className = "result ok";
+      out.textContent = tr(`已发布：${r.data.buses} 辆车，${r.data.travellers_planned} 人已安排。`,
+                           `Published: ${r.data.buses} buses, ${r.data.travellers_planned} travellers planned.`);
+      setTimeout(() => location.reload(), 800);
+    } else { out.className = "result bad"; out.textContent = message(r.data); publish.disabled = false; }
+  });
+}
+
+// ---- factory -------------------------------------------------------------------------------------
+function factoryPage() {
+  const form = document.getElementById("ticket-form");
+  const out = document.getElementById("ticket-result");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const code = form.elements.ticket_code.value.trim().toUpperCase();
+    const r = await postJSON("/app/api/arrivals", { ticket_code: code });
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok
+      ? (r.data.changed ? tr(`已确认到岗：${r.data.name}`, `Arrival confirmed: ${r.data.name}`)
+                        : tr(`${r.data.name} 此前已确认到岗`, `${r.data.name} was already confirmed`))
+      : message(r.data);
+    if (r.ok) { form.reset(); setTimeout(() => location.reload(), 1000); }
+  });
+  for (const button of document.querySelectorAll(".confirm-bus")) {
+    button.addEventListener("click", async () => {
+      const card = button.closest(".bus");
+      const exceptions = [];
+      for (const box of card.querySelectorAll("input.came:not(:checked):not(:disabled)")) {
+        const outcome = card.querySelector(`select.outcome[data-id="${box.value}"]`);
+        exceptions.push({ traveller_id: Number(box.value), outcome: outcome ? outcome.value : "no_show" });
+      }
+      button.disabled = true;
+      const r = await postJSON("/app/api/arrivals/bus", { bus_id: button.dataset.busId, exceptions });
+      const result = card.querySelector(".bus-result");
+      result.className = r.ok ? "bus-result result ok" : "bus-result result bad";
+      result.textContent = r.ok
+        ? tr(`到岗 ${r.data.arrived} 人，未到 ${r.data.no_show} 人，去了别处 ${r.data.went_elsewhere} 人`,
+             `${r.data.arrived} arrived, ${r.data.no_show} no-show, ${r.data.went_elsewhere} went elsewhere`)
+        : message(r.data);
+      if (r.ok) setTimeout(() => location.reload(), 1000); else button.disabled = false;
+    });
+  }
+}
+
+const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage };
+if (PAGES[document.body.dataset.page]) PAGES[document.body.dataset.page]();

@@ -1,0 +1,1 @@
+"""The web pages under /app: server-rendered Jinja2 templates with a little vanilla JS (api/static)."""

@@ -1,0 +1,45 @@
+"""Simplified Chinese by default, English on request (a cookie set by /app/lang/en)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from api import models as m
+
+LANGS = ("zh", "en")
+
+MODES = {
+    "bus": ("包车", "chartered bus"),
+    "township_transport": ("乡镇自行组织（凭票报销）", "township transport (reimbursed)"),
+    "free_ticket": ("免费车票", "free ticket"),
+    "unplaced": ("未安排", "unplaced"),
+}
+
+
+def translator(lang: str) -> Callable[[str, str], str]:
+    def t(zh: str, en: str) -> str:
+        return en if lang == "en" else zh
+
+    return t
+
+
+def status_label(t: m.Traveller, lang: str) -> str:
+    """registered / planned on bus X / departed / arrived ..., as a township clerk reads it."""
+    tr = translator(lang)
+    where = t.bus_id or tr(*MODES.get(t.mode or "", (t.mode or "", t.mode or "")))
+    if t.status == m.TravellerStatus.registered:
+        return tr("已登记，待安排", "registered")
+    if t.status == m.TravellerStatus.planned:
+        day = t.travel_date.isoformat() if t.travel_date else ""
+        if t.bus_id:
+            return tr(f"已安排：{day} 车次 {where} 座位 {t.seat}", f"planned on bus {where} ({day}, seat {t.seat})")
+        return tr(f"已安排：{day} {where}", f"planned: {where} ({day})")
+    if t.status == m.TravellerStatus.boarded:
+        return tr(f"已出发（{where}）", f"departed ({where})")
+    if t.status == m.TravellerStatus.arrived:
+        return tr("已到岗", "arrived")
+    if t.status == m.TravellerStatus.went_elsewhere:
+        return tr("未到本厂（去了别处）", "went elsewhere")
+    if t.status == m.TravellerStatus.cancelled:
+        return tr(f"已取消：{t.cancel_reason or ''}", f"cancelled: {t.cancel_reason or ''}")
+    return t.status

@@ -1,0 +1,473 @@
+"""The pages under /app and the small JSON actions they call (/app/api/...).
+
+Every action reuses the service's own route functions or services with the signed-in caller, so the
+pages check, scope and save exactly as the HTTP API does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from api import models as m
+from api.convert import load_rules
+from api.deps import Caller, SessionDep, SettingsDep
+from api.errors import ApiError, not_found
+from api.routes import arrivals, buses, plans, stats, travellers
+from api.services.blank_template import blank_template
+from api.services.demand import busiest_dates, demand_for
+from api.services.geojson import county_geojson
+from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_riders
+from api.services.publishing import bus_public_id
+from api.services.registrations import import_file
+from api.web.auth import (
+    COOKIE,
+    LANDING,
+    LANG_COOKIE,
+    DispatcherPage,
+    FactoryPage,
+    NotSignedIn,
+    TownshipPage,
+    WebCallerDep,
+    WrongRole,
+    caller_for_token,
+)
+from api.web.i18n import LANGS, MODES, status_label, translator
+from scheduler.validation import InvalidScenario
+
+HERE = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+ON_THE_WAY = ("planned", "boarded", "arrived", "went_elsewhere")
+
+
+def lang_of(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, "zh")
+    return lang if lang in LANGS else "zh"
+
+
+def render(request: Request, name: str, caller: Caller | None, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": translator(lang),
+            "caller": caller,
+            "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "modes": MODES,
+            **context,
+        },
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files and the sign-in redirects on ``app``."""
+    app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, _err: NotSignedIn) -> Response:
+        if request.url.path.startswith("/app/api/"):
+            return JSONResponse({"detail": "please sign in", "detail_zh": "请先登录"}, status_code=401)
+        return RedirectResponse(f"/app/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(WrongRole)
+    async def _wrong_role(request: Request, err: WrongRole) -> Response:
+        if request.url.path.startswith("/app/api/"):
+            return JSONResponse({"detail": "not for your role", "detail_zh": "无权访问"}, status_code=403)
+        return RedirectResponse(LANDING[err.caller.role], status_code=303)
+
+
+# --------------------------------------------------------------------------------------------- sign-in
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+def home(caller: WebCallerDep) -> Response:
+    return RedirectResponse(LANDING[caller.role], status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str = "", next: str = "") -> Response:
+    return render(request, "login.html", None, error=error, next=next)
+
+
+@router.post("/login")
+def login(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
+    caller = caller_for_token(request.app.state.engine, token)
+    if caller is None:
+        return RedirectResponse("/app/login?error=1", status_code=303)
+    target = next if next.startswith("/app/") and not next.startswith("/app/login") else LANDING[caller.role]
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/app")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/app/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/app")
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/app") -> Response:
+    response = RedirectResponse(next if next.startswith("/app") else "/app", status_code=303)
+    response.set_cookie(
+        LANG_COOKIE, code if code in LANGS else "zh", samesite="lax", path="/app", max_age=3600 * 24 * 365
+    )
+    return response
+
+
+# --------------------------------------------------------------------------------------------- township
+
+
+@router.get("/township", response_class=HTMLResponse)
+def township_page(request: Request, session: SessionDep, caller: TownshipPage, settings: SettingsDep) -> Response:
+    township = session.get(m.Township, caller.scope)
+    factories = session.exec(select(m.Factory).order_by(m.Factory.city, m.Factory.id)).all()
+    rows = session.exec(
+        select(m.Traveller).where(m.Traveller.township_id == caller.scope).order_by(m.Traveller.id.desc())  # type: ignore[union-attr]
+    ).all()
+    lang = lang_of(request)
+    names = {f.id: f.name for f in factories}
+    people = [
+        {
+            "id": t.id,
+            "ref": t.ref,
+            "name": t.name,
+            "phone": t.phone,
+            "factory": names.get(t.factory_id, t.factory_id),
+            "dates": f"{t.earliest_date:%m-%d} ~ {t.report_date:%m-%d}",
+            "status": t.status,
+            "label": status_label(t, lang),
+            "ticket": t.ticket_code or "",
+        }
+        for t in rows
+    ]
+    counts: dict[str, int] = {}
+    for p in people:
+        counts[p["status"]] = counts.get(p["status"], 0) + 1
+    return render(
+        request,
+        "township.html",
+        caller,
+        township=township,
+        factories=factories,
+        people=people,
+        counts=counts,
+        campaign=settings.campaign,
+    )
+
+
+@router.get("/township/template.xlsx")
+def township_template(session: SessionDep, caller: TownshipPage) -> Response:
+    towns = [(t.id, t.name) for t in session.exec(select(m.Township).order_by(m.Township.id)).all()]
+    if caller.scope:
+        towns = [t for t in towns if t[0] == caller.scope]
+    factories = [(f.id, f.name, f.city) for f in session.exec(select(m.Factory).order_by(m.Factory.id)).all()]
+    return Response(
+        blank_template(towns, factories),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="travellers-template.xlsx"'},
+    )
+
+
+@router.post("/api/travellers", status_code=201)
+def register_traveller(
+    body: m.TravellerCreate, session: SessionDep, caller: TownshipPage, settings: SettingsDep
+) -> Any:
+    """The form's submit: the server checks again with scheduler.validation (422 with the problems)."""
+    row = travellers.register(body, session, caller, settings)
+    return {"id": row.id, "ref": row.ref, "name": row.name}
+
+
+async def _upload(file: UploadFile, limit: int) -> bytes:
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, "the file is too large", "上传文件过大")
+    return content
+
+
+@router.post("/api/travellers/preview")
+async def preview_import(
+    file: UploadFile, session: SessionDep, caller: TownshipPage, settings: SettingsDep
+) -> dict[str, Any]:
+    """Check the whole file as the import would, then roll back: nothing is saved."""
+    content = await _upload(file, settings.max_upload_bytes)
+    name = file.filename or "upload.csv"
+    try:
+        result = import_file(session, caller, settings.campaign, name, content)
+    except InvalidScenario as err:
+        session.rollback()
+        problems = [
+            {"row": p.row, "field": p.field, "message": p.message, "message_zh": p.message_zh} for p in err.problems
+        ]
+        rows = len({p["row"] for p in problems})
+        return {"file": name, "ok": False, "problems": problems, "bad_rows": rows}
+    session.rollback()
+    return {"file": name, "ok": True, "problems": [], **result}
+
+
+@router.post("/api/travellers/import")
+async def confirm_import(
+    file: UploadFile, session: SessionDep, caller: TownshipPage, settings: SettingsDep
+) -> dict[str, Any]:
+    content = await _upload(file, settings.max_upload_bytes)
+    result = import_file(session, caller, settings.campaign, file.filename or "upload.csv", content)
+    session.commit()
+    return result
+
+
+# --------------------------------------------------------------------------------------------- dispatcher
+
+
+def _default_date(session: Session) -> dt.date:
+    row = session.exec(
+        select(m.Traveller.earliest_date, func.count())
+        .where(m.Traveller.status == m.TravellerStatus.registered)
+        .group_by(m.Traveller.earliest_date)
+        .order_by(func.count().desc())
+    ).first()
+    return row[0] if row else dt.date.today()
+
+
+def _clock(day: str, stamp: str) -> str:
+    """ "2026-02-20T05:28" -> "05:28" on the plan's day, "02-21 05:28" on another."""
+    date, _, clock = stamp.partition("T")
+    return clock if date == day else f"{date[5:]} {clock}"
+
+
+def _plan_view(session: Session, job: m.PlanJob) -> dict[str, Any] | None:
+    if not job.result:
+        return None
+    plan = json.loads(job.result)["plan"]
+    published = job.status == m.JobStatus.published
+    for bus in plan["buses"]:
+        bus["public_id"] = bus_public_id(job.id or 0, bus["bus_id"]) if published else None
+        bus["departure"] = _clock(plan["date"], bus["stops"][0]["departure"]) if bus["stops"] else ""
+        bus["arrival"] = _clock(plan["date"], bus["stops"][-1]["arrival"]) if bus["stops"] else ""
+        bus["route"] = " → ".join(s["place_name"] for s in bus["stops"])
+    ids = [int(f["traveller_id"]) for f in plan["fallback"]]
+    people: dict[int, m.Traveller] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        people.update({t.id or 0: t for t in session.exec(select(m.Traveller).where(m.Traveller.id.in_(chunk))).all()})  # type: ignore[union-attr]
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
+    fallback = []
+    for f in plan["fallback"]:
+        t = people.get(int(f["traveller_id"]))
+        fallback.append(
+            {
+                **f,
+                "name": t.name if t else "?",
+                "township": towns.get(t.township_id, "") if t else "",
+                "factory": factories.get(t.factory_id, "") if t else "",
+            }
+        )
+    totals = plan["totals"]
+    payers = [
+        ("县包车费用", "county: chartered buses", totals["charter_cost"]),
+        ("乡镇自行组织报销", "townships: reimbursed transport", totals["reimbursement_cost"]),
+        ("免费车票", "county: free tickets", totals["ticket_cost"]),
+        ("脱贫劳动力补贴", "subsidies (registered-poor)", totals["subsidy_cost"]),
+    ]
+    return {"plan": plan, "fallback": fallback, "totals": totals, "payers": payers, "published": published}
+
+
+@router.get("/dispatcher", response_class=HTMLResponse)
+def dispatcher_page(
+    request: Request,
+    session: SessionDep,
+    caller: DispatcherPage,
+    settings: SettingsDep,
+    date: dt.date | None = None,
+    plan: int | None = None,
+) -> Response:
+    job = session.get(m.PlanJob, plan) if plan else None
+    day = date or (job.date if job else None) or _default_date(session)
+    jobs = session.exec(select(m.PlanJob).where(m.PlanJob.date == day).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
+    if job is None:
+        job = next((j for j in jobs if j.status in (m.JobStatus.done, m.JobStatus.published)), None)
+    return render(
+        request,
+        "dispatcher.html",
+        caller,
+        day=day,
+        dates=busiest_dates(session),
+        demand=demand_for(session, day),
+        jobs=jobs,
+        job=job,
+        view=_plan_view(session, job) if job else None,
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+    )
+
+
+@router.post("/api/plans", status_code=202)
+def start_plan(body: m.PlanCreate, request: Request, session: SessionDep, caller: DispatcherPage) -> Any:
+    return plans.start_plan(body, request, session, caller)
+
+
+@router.get("/api/plans/{plan_id}")
+def plan_status(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> dict[str, Any]:
+    job = session.get(m.PlanJob, plan_id)
+    if job is None:
+        raise not_found(f"plan {plan_id}", f"计划 {plan_id}")
+    return job.model_dump(mode="json", exclude={"result", "worker_pid"})
+
+
+@router.post("/api/plans/{plan_id}/publish")
+def publish_plan(plan_id: int, session: SessionDep, caller: DispatcherPage) -> dict[str, Any]:
+    return plans.publish_plan(plan_id, session, caller)
+
+
+@router.get("/api/geojson")
+def geojson(session: SessionDep, _caller: DispatcherPage, plan_id: int | None = None) -> dict[str, Any]:
+    job = session.get(m.PlanJob, plan_id) if plan_id else None
+    return county_geojson(session, job)
+
+
+# --------------------------------------------------------------------------------------------- manifests
+
+
+def _pdf(pages: list[tuple[m.Bus, list[m.Traveller]]], settings: Any, filename: str) -> Response:
+    return Response(
+        manifests_pdf(pages, find_font(settings.pdf_font)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get("/plans/{plan_id}/manifests.pdf")
+def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, settings: SettingsDep) -> Response:
+    rows = session.exec(
+        select(m.Bus).where(m.Bus.plan_id == plan_id, m.Bus.status == "published").order_by(m.Bus.id)
+    ).all()
+    if not rows:
+        raise not_found(f"published buses of plan {plan_id}", f"计划 {plan_id} 的已发布车辆")
+    pages = [buses._riders(session, caller, b.id) for b in rows]
+    return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf")
+
+
+@router.get("/buses/{bus_id}/manifest.pdf")
+def bus_manifest(bus_id: str, session: SessionDep, caller: WebCallerDep, settings: SettingsDep) -> Response:
+    bus, riders = buses._riders(session, caller, bus_id)
+    return _pdf([(bus, riders)], settings, f"{bus_id}.pdf")
+
+
+@router.get("/buses/{bus_id}/driver", response_class=HTMLResponse)
+def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebCallerDep) -> Response:
+    bus, riders = buses._riders(session, caller, bus_id)
+    return render(
+        request,
+        "driver.html",
+        caller,
+        bus=bus,
+        data=json.loads(bus.data),
+        stops=stops_with_riders(bus, riders),
+        riders=len(riders),
+    )
+
+
+# --------------------------------------------------------------------------------------------- factory
+
+
+@router.get("/factory", response_class=HTMLResponse)
+def factory_page(
+    request: Request, session: SessionDep, caller: FactoryPage, settings: SettingsDep, date: dt.date | None = None
+) -> Response:
+    factory = session.get(m.Factory, caller.scope)
+    query = select(m.Traveller).where(m.Traveller.factory_id == caller.scope, m.Traveller.status.in_(ON_THE_WAY))  # type: ignore[attr-defined]
+    if date:
+        query = query.where(m.Traveller.travel_date == date)
+    rows = session.exec(query.order_by(m.Traveller.travel_date, m.Traveller.bus_id, m.Traveller.seat)).all()
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    bus_rows = {
+        b.id: b for b in session.exec(select(m.Bus).where(m.Bus.id.in_({t.bus_id for t in rows if t.bus_id}))).all()
+    }  # type: ignore[attr-defined]
+    days: dict[str, dict[str, Any]] = {}
+    for t in rows:
+        day = t.travel_date.isoformat() if t.travel_date else "?"
+        key = t.bus_id or f"~{t.mode}"
+        group = days.setdefault(day, {}).setdefault(key, {"bus_id": t.bus_id, "mode": t.mode, "people": []})
+        group["people"].append(
+            {
+                **t.model_dump(include={"id", "name", "seat", "ticket_code", "status"}),
+                "township": towns.get(t.township_id, t.township_id),
+            }
+        )
+    for groups in days.values():
+        for group in groups.values():
+            bus = bus_rows.get(group["bus_id"] or "")
+            if bus is not None:
+                data = json.loads(bus.data)
+                group["arrival"] = next(
+                    (s["arrival"] for s in data["stops"] if s["place_id"] == caller.scope), ""
+                ).replace("T", " ")
+                group["vehicle_type"] = bus.vehicle_type
+            group["arrived"] = sum(1 for p in group["people"] if p["status"] == "arrived")
+    numbers = stats.stats(session, caller, None)["overall"]
+    return render(
+        request,
+        "factory.html",
+        caller,
+        factory=factory,
+        days=days,
+        numbers=numbers,
+        date=date,
+        campaign=settings.campaign,
+    )
+
+
+@router.post("/api/arrivals")
+def confirm_ticket(body: arrivals.Arrival, session: SessionDep, caller: FactoryPage, settings: SettingsDep) -> Any:
+    result = arrivals.confirm_arrival(body, session, caller, settings)
+    t = session.get(m.Traveller, result["traveller_id"])
+    return {**result, "name": t.name if t else "", "bus_id": t.bus_id if t else None}
+
+
+@router.post("/api/arrivals/bus")
+def confirm_whole_bus(
+    body: arrivals.BusArrival, session: SessionDep, caller: FactoryPage, settings: SettingsDep
+) -> Any:
+    return arrivals.confirm_bus(body, session, caller, settings)
+
+
+# --------------------------------------------------------------------------------------------- overview
+
+
+@router.get("/overview", response_class=HTMLResponse)
+def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -> Response:
+    numbers = stats.stats(session, caller, None)
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
+    township_rows = [{"id": k, "name": towns.get(k, k), **v} for k, v in numbers["townships"].items()]
+    factory_rows = [{"id": k, "name": factories.get(k, k), **v} for k, v in numbers["factories"].items()]
+    rules = load_rules(session)
+    return render(
+        request,
+        "overview.html",
+        caller,
+        overall=numbers["overall"],
+        townships=township_rows,
+        factories=factory_rows,
+        by_date=numbers["by_date"],
+        county=rules.county,
+        generated=time.strftime("%H:%M:%S"),
+    )

@@ -1,0 +1,152 @@
+"""The four scenarios of issue 5 in headless Chromium, plus the form's checks and the driver's view."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from api.services.blank_template import COLUMNS
+from tests.web.conftest import Server, signed_in
+
+GOOD_ROW = "T101,张三,360731199001010012,13800000101,360731100,dg-changan,2026-02-20,2026-02-24,,否,"
+BAD_ROW = "T102,李四,360731199001010021,13800000102,360731100,dg-changan,2026-02-20,2026-02-24,,否,"
+HEADER = ",".join(c for c, _, _ in COLUMNS)
+
+
+def test_each_role_lands_on_its_own_page(browser, server: Server) -> None:
+    """Signing in with a township, factory or dispatcher token opens that role's page; a bad token does not."""
+    for who, path in (("360731100", "/app/township"), ("dg-humen", "/app/factory"), ("dispatcher", "/app/dispatcher")):
+        page = signed_in(browser, server, who)
+        assert page.url.endswith(path)
+        page.context.close()
+    page = browser.new_page()
+    page.goto(f"{server.url}/app/login")
+    page.fill("#token", "not-a-token")
+    page.click("#login-submit")
+    assert page.locator("#login-error").is_visible()
+    page.context.close()
+
+
+def test_clerk_sees_the_bad_row_named_before_anything_is_imported(browser, server: Server, tmp_path) -> None:
+    """A file with one bad ID number is previewed: row 3 and the checksum are named and nobody is imported;
+    the corrected file then imports after the clerk confirms."""
+    bad = tmp_path / "travellers.csv"
+    bad.write_text("\n".join([HEADER, GOOD_ROW, BAD_ROW]) + "\n", encoding="utf-8")
+    page = signed_in(browser, server, "360731100")
+    before = len(server.api("GET", "/travellers", "360731100").json())
+    page.set_input_files("#upload-file", str(bad))
+    page.click("#preview-button")
+    problems = page.locator("#problems li")
+    problems.first.wait_for()
+    assert problems.count() == 1
+    assert "第 3 行" in problems.first.inner_text() and "校验位" in problems.first.inner_text()
+    assert page.locator("#confirm-import").is_hidden()
+    assert len(server.api("GET", "/travellers", "360731100").json()) == before
+
+    good = tmp_path / "fixed.csv"
+    good.write_text("\n".join([HEADER, GOOD_ROW, BAD_ROW.replace("0021", "0020")]) + "\n", encoding="utf-8")
+    page.set_input_files("#upload-file", str(good))
+    page.click("#preview-button")
+    page.locator("#preview .ok").wait_for()
+    assert "2" in page.locator("#preview .ok").inner_text()
+    page.click("#confirm-import")
+    page.locator("#import-result").wait_for()
+    assert len(server.api("GET", "/travellers", "360731100").json()) == before + 2
+    page.wait_for_load_state("networkidle")
+    page.locator("#travellers", has_text="张三").wait_for()
+    assert not page.js_errors
+
+
+def test_register_form_checks_as_you_type(browser, server: Server) -> None:
+    """A wrong check digit is flagged while typing; once fixed the traveller is registered and listed."""
+    page = signed_in(browser, server, "360731100", lang="en")
+    form = page.locator("#register-form")
+    form.locator("[name=id_number]").fill("360731199001010021")
+    assert "checksum" in form.locator('.hint[data-for="id_number"]').inner_text()
+    form.locator("[name=phone]").fill("12345")
+    assert "mobile" in form.locator('.hint[data-for="phone"]').inner_text()
+    form.locator("[name=name]").fill("王五")
+    form.locator("[name=id_number]").fill("360731199001010039")
+    assert form.locator('.hint[data-for="id_number"]').inner_text() == ""
+    form.locator("[name=phone]").fill("138 0000 0103")
+    form.locator("[name=factory_id]").select_option("dg-humen")
+    form.locator("[name=earliest_date]").fill("2026-02-20")
+    form.locator("[name=report_date]").fill("2026-02-23")
+    page.click("#register-submit")
+    page.locator("#register-result.ok").wait_for()
+    people = server.api("GET", "/travellers", "360731100").json()
+    assert any(p["name"] == "王五" and p["phone"] == "13800000103" for p in people)
+    # The same person again: the server refuses (already registered) and the page says so.
+    form.locator("[name=name]").fill("王五")
+    form.locator("[name=id_number]").fill("360731199001010039")
+    form.locator("[name=phone]").fill("13800000103")
+    form.locator("[name=factory_id]").select_option("dg-humen")
+    form.locator("[name=earliest_date]").fill("2026-02-20")
+    form.locator("[name=report_date]").fill("2026-02-23")
+    page.click("#register-submit")
+    page.locator("#register-result.bad").wait_for()
+    assert "already" in page.locator("#register-result").inner_text()
+    assert not page.js_errors
+
+
+def test_dispatcher_plans_publishes_and_prints(browser, server: Server) -> None:
+    """The dispatcher sees the day's demand, starts a plan, watches it finish, sees buses and map, publishes,
+    and gets a PDF of the manifests with an embedded font."""
+    page = signed_in(browser, server, "dispatcher")
+    page.goto(f"{server.url}/app/dispatcher?date=2026-02-20")
+    assert page.locator("#demand-waiting").inner_text() == "7"
+    page.fill("#time-limit", "2")
+    page.click("#start-plan")
+    page.wait_for_url(re.compile(r"plan=\d+"), timeout=90_000)
+    assert page.locator("#buses tbody tr").count() >= 1
+    page.wait_for_function("document.getElementById('map').dataset.features > 0")
+    assert page.locator("#map path.leaflet-interactive").count() >= 1
+    page.click("#publish")
+    page.locator("#published-badge").wait_for(timeout=15_000)
+    href = page.locator("#print-all").get_attribute("href")
+    pdf = page.context.request.get(server.url + href)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF") and b"/FontFile2" in pdf.body()
+    bus = server.api("GET", "/buses").json()[0]["id"]
+    page.goto(f"{server.url}/app/buses/{bus}/driver")
+    assert page.locator("ol.riders li").count() == server.api("GET", f"/buses/{bus}").json()["load"]
+    assert "********" in page.locator("ol.riders li").first.inner_text()
+    assert not page.js_errors
+
+
+def test_factory_confirms_a_bus_and_the_overview_shows_the_rate(browser, server: Server) -> None:
+    """dg-humen ticks its bus with one no-show; the arrivals are saved and the overview shows the new rate."""
+    server.plan("2026-02-20")
+    page = signed_in(browser, server, "dg-humen", viewport={"width": 390, "height": 844}, is_mobile=True)
+    card = page.locator("section.bus").first
+    boxes = card.locator("input.came")
+    riders = boxes.count()
+    assert riders >= 2
+    boxes.last.uncheck()
+    card.locator(".confirm-bus").click()
+    card.locator(".bus-result.ok").wait_for()
+    mine = server.api("GET", "/travellers", "dg-humen").json()
+    assert sum(t["status"] == "arrived" for t in mine) == riders - 1
+    assert sum(t["no_shows"] for t in mine) == 1
+    rate = f"{round((riders - 1) / len(mine) * 100, 1)}%"
+    expect(page.locator("#arrival-rate")).to_have_text(rate)  # the page reloads after confirming
+
+    page = signed_in(browser, server, "dispatcher")
+    page.goto(f"{server.url}/app/overview")
+    row = page.locator('#factories tr[data-id="dg-humen"]')
+    expect(row.locator(".rate")).to_have_text(rate)
+    assert page.locator("#chart-factories rect.bar-arrived").count() == 3
+    assert not page.js_errors
+
+
+def test_factory_confirms_by_ticket_code(browser, server: Server) -> None:
+    """Typing a ticket code confirms that traveller's arrival; a second time says it was already done."""
+    server.plan("2026-02-20")
+    code = next(t["ticket_code"] for t in server.api("GET", "/travellers", "dg-humen").json() if t["ticket_code"])
+    page = signed_in(browser, server, "dg-humen")
+    page.fill("#ticket-code", code.lower())
+    page.click("#ticket-submit")
+    page.locator("#ticket-result.ok").wait_for()
+    assert "已确认到岗" in page.locator("#ticket-result").inner_text()
+    assert any(t["status"] == "arrived" for t in server.api("GET", "/travellers", "dg-humen").json())

@@ -1,0 +1,97 @@
+"""The services behind the pages, without a browser: GeoJSON, the blank template, PDF manifests, demand,
+sign-in and role redirects (FastAPI's TestClient on tests/api's fixtures)."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+from fastapi.testclient import TestClient
+
+from api.services.blank_template import COLUMNS
+from api.services.manifest_pdf import find_font
+from tests.api.conftest import Api, api, database  # noqa: F401  (fixtures)
+
+
+def sign_in(api: Api, who: str) -> TestClient:  # noqa: F811
+    client = api.client
+    client.cookies.clear()
+    response = client.post("/app/login", data={"token": api.tokens[who]}, follow_redirects=False)
+    assert response.status_code == 303
+    return client
+
+
+def test_login_sets_an_httponly_cookie_and_lands_by_role(api: Api) -> None:  # noqa: F811
+    """The cookie is HttpOnly and SameSite=Strict; each role is sent to its page, others to theirs."""
+    response = api.client.post("/app/login", data={"token": api.tokens["dg-humen"]}, follow_redirects=False)
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert response.headers["location"] == "/app/factory"
+    assert api.client.get("/app/dispatcher", follow_redirects=False).headers["location"] == "/app/factory"
+    api.client.cookies.clear()
+    assert api.client.get("/app/township", follow_redirects=False).headers["location"].startswith("/app/login")
+    assert api.client.get("/app/api/geojson").status_code == 401
+
+
+def test_geojson_has_places_and_bus_lines(api: Api) -> None:  # noqa: F811
+    """Every township and factory is a point; each bus of the plan is a line through its stops."""
+    job = api.plan("2026-02-20")
+    client = sign_in(api, "dispatcher")
+    data = client.get("/app/api/geojson", params={"plan_id": job["id"]}).json()
+    kinds = [f["properties"]["kind"] for f in data["features"]]
+    assert kinds.count("township") == 3 and kinds.count("factory") == 3
+    lines = [f for f in data["features"] if f["properties"]["kind"] == "bus"]
+    assert len(lines) == len(job["plan"]["buses"]) >= 1
+    assert all(len(f["geometry"]["coordinates"]) >= 2 for f in lines)
+
+
+def test_blank_template_imports_as_nothing_and_names_every_column(api: Api) -> None:  # noqa: F811
+    """The template's first sheet has travellers.csv's columns with Chinese notes and no data rows."""
+    client = sign_in(api, "360731100")
+    content = client.get("/app/township/template.xlsx").content
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    header = [c.value for c in book["travellers"][1]]
+    assert header == [c for c, _, _ in COLUMNS]
+    assert all(c.comment is not None for c in book["travellers"][1])
+    assert "填写说明" in book.sheetnames
+    preview = client.post("/app/api/travellers/preview", files={"file": ("t.xlsx", content)}).json()
+    assert preview["ok"] is False and len(preview["problems"]) == 1
+
+
+def test_preview_saves_nothing(api: Api) -> None:  # noqa: F811
+    """A clean file previewed is reported as importable but not imported until confirmed."""
+    row = "T201,赵六,360731199001010012,13800000201,360731100,dg-humen,2026-02-20,2026-02-22,,否,"
+    text = ",".join(c for c, _, _ in COLUMNS) + "\n" + row + "\n"
+    client = sign_in(api, "360731100")
+    before = len(api.travellers())
+    preview = client.post("/app/api/travellers/preview", files={"file": ("a.csv", text.encode())}).json()
+    assert preview["ok"] and preview["imported"] == 1
+    assert len(api.travellers()) == before
+    assert client.post("/app/api/travellers/import", files={"file": ("a.csv", text.encode())}).json()["imported"] == 1
+    assert len(api.travellers()) == before + 1
+
+
+def test_pdf_manifest_embeds_a_chinese_font_and_masks_ids(api: Api) -> None:  # noqa: F811
+    """One page per bus, the font embedded (subset), no full ID number in the text."""
+    find_font()  # fails with the package to install when the machine has no Chinese font
+    job = api.plan("2026-02-20")
+    client = sign_in(api, "dispatcher")
+    pdf = client.get(f"/app/plans/{job['id']}/manifests.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert b"/FontFile2" in pdf.content
+    assert pdf.content.count(b"/Type /Page\n") + pdf.content.count(b"/Type /Page ") >= len(job["plan"]["buses"])
+
+
+def test_demand_and_dispatcher_page(api: Api) -> None:  # noqa: F811
+    """The dispatcher's page lists the day's waiting travellers per township and city."""
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"date": "2026-02-20"}).text
+    assert 'id="demand-waiting">7<' in page and "东莞市" in page
+
+
+def test_english_switch(api: Api) -> None:  # noqa: F811
+    """/app/lang/en switches the pages to English; Chinese is the default."""
+    client = sign_in(api, "dispatcher")
+    assert "包车调度" in client.get("/app/dispatcher").text
+    client.get("/app/lang/en", params={"next": "/app/dispatcher"})
+    assert "Bus dispatch" in client.get("/app/dispatcher").text
