@@ -1,0 +1,1 @@
+"""Benchmarks for fanggang's planner (not part of the default test run)."""

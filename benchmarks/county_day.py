@@ -1,0 +1,423 @@
+"""One county day prepared for the county benchmark: the planner's pipeline reproduced through public functions,
+plus pricing, plan assembly and an independent plan checker shared by every method.
+
+Nothing here calls the planner's private code: parties come from ``form_parties``, direct coaches from
+``peel_direct_buses``, areas from ``cluster_factories``, tasks from ``bundle_for_pooling`` and coaches per area
+from ``allocate_fleet``. Reachability, times, prices and checks are written again from the rules (issue 2) so
+that a bug in the planner's own pricing or scheduling shows up as a difference here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scheduler.areas import cluster_factories
+from scheduler.grouping import DirectBus, Party, bundle_for_pooling, form_parties, peel_direct_buses
+from scheduler.model import BusType, Factory, Place, Problem, Township
+from scheduler.plan import Bus, Fallback, Plan, Stop
+from scheduler.policy import AssemblyPoint
+from scheduler.scenario import load_scenario
+from scheduler.travel import GeodesicTravel, Leg
+
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class PointPlace:
+    """An assembly point seen as a place (the policy object names its id ``point_id``)."""
+
+    point: AssemblyPoint
+
+    @property
+    def place_id(self) -> str:
+        return self.point.point_id
+
+    @property
+    def name(self) -> str:
+        return self.point.name
+
+    @property
+    def lat(self) -> float:
+        return self.point.lat
+
+    @property
+    def lon(self) -> float:
+        return self.point.lon
+
+
+@dataclass
+class CountyDay:
+    """The busiest day of a generated county and everything every method shares."""
+
+    problem: Problem
+    travel: GeodesicTravel = field(default_factory=GeodesicTravel)
+    _legs: dict[tuple[str, str], Leg] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        p = self.problem
+        self.rules = p.rules
+        self.depot = p.depot
+        self.townships: dict[str, Township] = {t.township_id: t for t in p.townships}
+        self.factories: dict[str, Factory] = {f.factory_id: f for f in p.factories}
+        self.points: dict[str, PointPlace] = {a.point_id: PointPlace(a) for a in self.rules.assembly_points}
+        self.travellers = {t.traveller_id: t for t in p.travellers}
+        self.largest_seats = max((b.seats for b in p.fleet), default=0)
+        self.usable = [b for b in p.fleet if b.seats >= self.rules.charter_min_group and b.count > 0]
+        parties = form_parties(p)
+        self.parties = [q for q in parties if self.reachable(q)]
+        self.unreachable = [q for q in parties if not self.reachable(q)]
+        wanted = sorted({t.factory_id for t in p.travellers})
+        self.area_of = cluster_factories([self.factories[f] for f in wanted], self.travel, self.rules.area_radius_km)
+
+    # ------------------------------------------------------------------ geometry and time
+    def place(self, place_id: str) -> Place:
+        if place_id in self.townships:
+            return self.townships[place_id]
+        if place_id in self.factories:
+            return self.factories[place_id]
+        if place_id in self.points:
+            return self.points[place_id]
+        return self.depot
+
+    def leg(self, a: Place, b: Place) -> Leg:
+        key = (a.place_id, b.place_id)
+        if key not in self._legs:
+            self._legs[key] = self.travel.leg(a, b)
+        return self._legs[key]
+
+    def with_rests_s(self, drive_s: int) -> int:
+        block = int(self.rules.max_continuous_drive_hours * 3600)
+        rests = max(0, math.ceil(drive_s / block) - 1)
+        return drive_s + rests * int(self.rules.rest_minutes * 60)
+
+    def pickup_places(self, township_id: str) -> list[Place]:
+        """Where a traveller may board: the township, or its assembly point."""
+        places: list[Place] = [self.townships[township_id]]
+        point = self.problem.assembly_point_of(township_id)
+        if point is not None:
+            places.append(self.points[point.point_id])
+        return places
+
+    def windows(self, factory: Factory, arrive_by: dt.date) -> list[tuple[int, int]]:
+        """Receiving hours on the plan date and, when the report date allows, the next day."""
+        last_day = min(1, (arrive_by - self.problem.date).days)
+        merged: list[tuple[int, int]] = []
+        for d in range(last_day + 1):
+            start, end = d * DAY_S + factory.receive_from_s, d * DAY_S + factory.receive_until_s
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)  # a gate open round the clock
+            else:
+                merged.append((start, end))
+        return merged
+
+    def reachable(self, party: Party) -> bool:
+        township, factory = self.townships[party.township_id], self.factories[party.factory_id]
+        windows = self.windows(factory, party.arrive_by)
+        earliest = self.rules.depart_from_s + self.with_rests_s(self.leg(township, factory).drive_s)
+        return bool(windows) and earliest <= windows[-1][1]
+
+    def fallback_per_person(self, township_id: str, factory_id: str) -> float:
+        km = self.leg(self.townships[township_id], self.factories[factory_id]).distance_km
+        return self.rules.reimburse_per_km * km
+
+    # ------------------------------------------------------------------ the planner's pipeline, reproduced
+    def direct_and_pooled(self) -> tuple[list[DirectBus], list[Party], dict[str, int]]:
+        """Direct coaches for big flows and the parties left to pool, with the coaches left over."""
+        fleet_left = {b.vehicle_type: b.count for b in self.usable}
+        direct, pooled = peel_direct_buses(
+            list(self.parties), fleet_left, tuple(self.usable), self.rules.direct_fill, self.rules.charter_min_group
+        )
+        return direct, pooled, fleet_left
+
+    def pooled_areas(self, pooled: list[Party], fleet_left: dict[str, int]) -> list[PooledArea]:
+        """The pooled parties per destination area, as bundled tasks, with the coaches each area may use."""
+        from scheduler.solve import allocate_fleet  # imports ortools, which clashes with highspy in one process
+
+        by_area: dict[str, list[Party]] = defaultdict(list)
+        for party in pooled:
+            by_area[self.area_of[party.factory_id]].append(party)
+        allocation = allocate_fleet(
+            {a: sum(p.size for p in ps) for a, ps in by_area.items()},
+            self.usable,
+            dict(fleet_left),
+            self.rules.charter_min_group,
+        )
+        if isinstance(allocation, tuple):  # newer planners also return the areas the fleet fell short for
+            allocation = allocation[0]
+        return [PooledArea(a, bundle_for_pooling(by_area[a]), allocation[a]) for a in sorted(by_area)]
+
+    def area_needs_second_driver(self, factory_ids: Iterable[str]) -> bool:
+        """As the planner does: the second driver's cost is a fixed cost only when every bus needs one."""
+        rules = self.rules
+        for fid in factory_ids:
+            factory = self.factories[fid]
+            nearest = min(self.problem.townships, key=lambda t: self.leg(t, factory).distance_km)
+            km = self.leg(self.depot, nearest).distance_km + self.leg(nearest, factory).distance_km
+            hours = (self.leg(self.depot, nearest).drive_s + self.leg(nearest, factory).drive_s) / 3600
+            if km <= rules.second_driver_km and hours <= rules.second_driver_hours:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ buses, prices, plans
+    def price(
+        self, bus_type: BusType, place_ids: Sequence[str], boarders_at: dict[str, int]
+    ) -> tuple[float, float, int, float]:
+        """(km with the return, one-way drive hours, drivers, cost CNY) of a coach visiting ``place_ids``."""
+        rules = self.rules
+        places = [self.depot, *(self.place(p) for p in place_ids)]
+        one_way = [self.leg(a, b) for a, b in itertools.pairwise(places)]
+        back = self.leg(places[-1], self.depot)
+        km = sum(leg.distance_km for leg in one_way)
+        hours = sum(leg.drive_s for leg in one_way) / 3600
+        drivers = 2 if km > rules.second_driver_km or hours > rules.second_driver_hours else 1
+        shuttles = sum(
+            self.points[p].point.shuttle_cost_per_person * n for p, n in boarders_at.items() if p in self.points
+        )
+        cost = (
+            bus_type.fixed_cost
+            + bus_type.cost_per_km * (km + rules.empty_return_factor * back.distance_km)
+            + (rules.second_driver_cost if drivers == 2 else 0.0)
+            + shuttles
+        )
+        return km + back.distance_km, hours, drivers, cost
+
+    def make_bus(self, bus_type: BusType, area: str, visits: Sequence[tuple[str, str, tuple[str, ...]]]) -> Bus:
+        """A priced bus from visits (place_id, "pickup"|"dropoff", traveller ids), merged into physical stops and
+        timed with the rules (first stop at the departure time, boarding and alighting times, rests, gates)."""
+        merged: list[list] = []
+        for place_id, kind, riders in visits:
+            if merged and merged[-1][0] == place_id and merged[-1][1] == kind:
+                merged[-1][2] = merged[-1][2] + tuple(riders)
+            else:
+                merged.append([place_id, kind, tuple(riders)])
+        times = self.schedule(merged)
+        stops = []
+        for (place_id, kind, riders), (arrival, departure) in zip(merged, times, strict=True):
+            stops.append(
+                Stop(
+                    place_id,
+                    self.place(place_id).name,
+                    kind,
+                    arrival,
+                    departure,
+                    riders if kind == "pickup" else (),
+                    riders if kind == "dropoff" else (),
+                )
+            )
+        boarders = Counter({s.place_id: len(s.board) for s in stops if s.kind == "pickup"})
+        km, hours, drivers, cost = self.price(bus_type, [s.place_id for s in stops], boarders)
+        return Bus("", bus_type.vehicle_type, bus_type.seats, area, tuple(stops), km, hours, drivers, round(cost, 2))
+
+    def schedule(self, stops: Sequence[Sequence]) -> list[tuple[int, int]]:
+        """(arrival, departure) at each stop, waiting for a gate to open (next day if need be)."""
+        rules = self.rules
+        t = rules.depart_from_s
+        out = []
+        previous: Place | None = None
+        for place_id, kind, riders in stops:
+            place = self.place(place_id)
+            if previous is not None:
+                t += self.with_rests_s(self.leg(previous, place).drive_s)
+            arrival = t
+            if kind == "pickup":
+                dwell = rules.boarding_minutes_per_stop * 60 + rules.boarding_seconds_per_person * len(riders)
+            else:
+                dwell = rules.alighting_minutes_per_stop * 60
+                factory = self.factories.get(place_id)
+                if factory is not None:
+                    last = max((self.party_arrive_by(tid) for tid in riders), default=self.problem.date)
+                    for start, end in self.windows(factory, last):
+                        if t <= end:
+                            t = max(t, start)
+                            break
+                    arrival = t
+            t = arrival + round(dwell)
+            out.append((arrival, t))
+            previous = place
+        return out
+
+    def party_arrive_by(self, traveller_id: str) -> dt.date:
+        t = self.travellers[traveller_id]
+        return min(t.report_date, self.problem.date + dt.timedelta(days=1))
+
+    def direct_bus(self, direct: DirectBus) -> Bus:
+        first = direct.parties[0]
+        riders = tuple(t for p in direct.parties for t in p.traveller_ids)
+        return self.make_bus(
+            direct.bus_type,
+            self.area_of[first.factory_id],
+            [(first.township_id, "pickup", riders), (first.factory_id, "dropoff", riders)],
+        )
+
+    def fallback_for(self, parties: Iterable[Party], reason: str) -> list[Fallback]:
+        out = []
+        for party in parties:
+            mode = self.rules.fallback_mode(party.group_size)
+            cost = round(self.fallback_per_person(party.township_id, party.factory_id), 2)
+            out.extend(Fallback(t, mode, reason, cost) for t in party.traveller_ids)
+        return out
+
+    def subsidies(self) -> dict[str, float]:
+        unplaced = {t for p in self.unreachable for t in p.traveller_ids}
+        due = {}
+        for t in self.problem.travellers:
+            if t.registered_poor and t.traveller_id not in unplaced:
+                factory = self.factories[t.factory_id]
+                amount = self.rules.subsidy_for(factory.province, self.problem.factory_in_county(factory))
+                if amount > 0:
+                    due[t.traveller_id] = amount
+        return due
+
+    def plan(self, buses: list[Bus], fallback: list[Fallback], stats: dict | None = None) -> Plan:
+        """A plan: the given buses and fallback, the unreachable unplaced, the same subsidies for everyone."""
+        unplaced = [
+            Fallback(t, "unplaced", "cannot reach the gate by the report date", 0.0)
+            for p in self.unreachable
+            for t in p.traveller_ids
+        ]
+        buses = [Bus(f"B{i + 1:04d}", *_bus_fields(b)[1:]) for i, b in enumerate(buses)]
+        return Plan(self.problem.date, tuple(buses), tuple(fallback + unplaced), self.subsidies(), stats or {})
+
+
+def _bus_fields(bus: Bus) -> tuple:
+    return (
+        bus.bus_id,
+        bus.vehicle_type,
+        bus.seats,
+        bus.area,
+        bus.stops,
+        bus.distance_km,
+        bus.drive_hours,
+        bus.drivers,
+        bus.cost,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PooledArea:
+    """One destination area's pooled tasks (bundles of parties) and the coaches it may use."""
+
+    name: str
+    tasks: list[tuple[Party, ...]]
+    coaches: list[BusType]
+
+    @property
+    def travellers(self) -> int:
+        return sum(p.size for task in self.tasks for p in task)
+
+
+def load_day(folder: Path) -> CountyDay:
+    """The busiest day of a scenario folder."""
+    scenario = load_scenario(folder)
+    return CountyDay(scenario.problem_for(scenario.busiest_day()))
+
+
+# ---------------------------------------------------------------------- independent checker
+CHECKS = (
+    "capacity",
+    "pairing",
+    "coverage",
+    "groups_split",
+    "pickup_stops",
+    "dropoff_stops",
+    "time_windows",
+    "ride_time",
+    "below_threshold",
+    "fleet",
+)
+
+
+def check_plan(day: CountyDay, plan: Plan) -> dict[str, int]:
+    """Count rule violations of a plan, from its stops alone: seats, each traveller on exactly one bus (boarding
+    at own township or its assembly point before alighting at own factory) or in the fallback, groups that fit
+    one coach kept together, stop limits (physical stops of each kind), gate hours (recomputed), time on board,
+    the charter threshold and the fleet."""
+    rules = day.rules
+    found = dict.fromkeys(CHECKS, 0)
+    seen: Counter[str] = Counter()
+    bus_of: dict[str, int] = {}
+    for k, bus in enumerate(plan.buses):
+        load = 0
+        boarded_at: dict[str, int] = {}
+        for i, stop in enumerate(bus.stops):
+            load += len(stop.board) - len(stop.alight)
+            if load > bus.seats:
+                found["capacity"] += 1
+            for tid in stop.board:
+                traveller = day.travellers.get(tid)
+                allowed = {p.place_id for p in day.pickup_places(traveller.township_id)} if traveller else set()
+                if stop.kind != "pickup" or stop.place_id not in allowed or tid in boarded_at:
+                    found["pairing"] += 1
+                boarded_at[tid] = i
+                seen[tid] += 1
+                bus_of[tid] = k
+            for tid in stop.alight:
+                traveller = day.travellers.get(tid)
+                if (
+                    stop.kind != "dropoff"
+                    or traveller is None
+                    or stop.place_id != traveller.factory_id
+                    or tid not in boarded_at
+                ):
+                    found["pairing"] += 1
+                    continue
+                ride_s = stop.arrival_s - bus.stops[boarded_at.pop(tid)].departure_s
+                if ride_s > rules.max_ride_hours * 3600:
+                    found["ride_time"] += 1
+        found["pairing"] += len(boarded_at)  # boarded, never alighted
+        if load != 0:
+            found["capacity"] += 0
+        pickups = sum(1 for s in bus.stops if s.kind == "pickup")
+        dropoffs = sum(1 for s in bus.stops if s.kind == "dropoff")
+        found["pickup_stops"] += pickups > rules.max_pickup_stops
+        found["dropoff_stops"] += dropoffs > rules.max_dropoff_stops
+        found["below_threshold"] += bus.load < rules.charter_min_group
+        found["time_windows"] += _late_stops(day, bus)
+    for f in plan.fallback:
+        seen[f.traveller_id] += 1
+    expected = set(day.travellers)
+    found["coverage"] = sum(1 for t in expected if seen[t] != 1) + sum(1 for t in seen if t not in expected)
+    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for t in day.problem.travellers:
+        if t.group_id:
+            groups[(t.group_id, t.township_id, t.factory_id)].append(t.traveller_id)
+    for members in groups.values():
+        if len(members) <= day.largest_seats and len({bus_of.get(t, -1) for t in members}) > 1:
+            found["groups_split"] += 1
+    used = Counter(b.vehicle_type for b in plan.buses)
+    fleet = {b.vehicle_type: b.count for b in day.problem.fleet}
+    found["fleet"] = sum(max(0, n - fleet.get(v, 0)) for v, n in used.items())
+    return found
+
+
+def _late_stops(day: CountyDay, bus: Bus) -> int:
+    """Drop-offs whose recomputed arrival (driving, rests, dwell, waiting) misses every allowed gate window."""
+    late = 0
+    stops = [(s.place_id, s.kind, s.board or s.alight) for s in bus.stops]
+    times = day.schedule(stops)
+    for stop, (arrival, _) in zip(bus.stops, times, strict=True):
+        if stop.kind != "dropoff":
+            continue
+        factory = day.factories.get(stop.place_id)
+        if factory is None:
+            continue
+        last = max(day.party_arrive_by(t) for t in stop.alight) if stop.alight else day.problem.date
+        if not any(start <= arrival <= end for start, end in day.windows(factory, last)):
+            late += 1
+    return late
+
+
+def reprice(day: CountyDay, bus: Bus) -> float:
+    """The cost of a bus by this module's own pricing (to cross-check a planner's prices)."""
+    bus_type = next(b for b in day.problem.fleet if b.vehicle_type == bus.vehicle_type)
+    boarders = Counter()
+    for s in bus.stops:
+        if s.kind == "pickup":
+            boarders[s.place_id] += len(s.board)
+    return day.price(bus_type, [s.place_id for s in bus.stops], boarders)[3]

@@ -1,0 +1,92 @@
+"""The county benchmark harness: the manual baseline keeps the rules, the bound is a bound, quick mode runs."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchmarks import county
+from benchmarks.county_day import CountyDay, check_plan, load_day
+from benchmarks.county_methods import run_baseline
+from fixtures.generate import write_scenario
+
+
+@pytest.fixture(scope="module")
+def small_day(tmp_path_factory: pytest.TempPathFactory) -> CountyDay:
+    """The busiest day of a generated 1,500-traveller county (seed 7)."""
+    folder = tmp_path_factory.mktemp("county") / "scenario"
+    write_scenario(folder, travellers=1500, seed=7)
+    return load_day(folder)
+
+
+@pytest.fixture(scope="module")
+def quick_rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str]]:
+    """The CSV rows of one ``--quick`` run (a 2,000-traveller county, every method)."""
+    out = tmp_path_factory.mktemp("quick") / "county.csv"
+    assert county.main(["--quick", "--out", str(out)]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_baseline_respects_threshold_fleet_and_rules(small_day: CountyDay) -> None:
+    """Every baseline bus carries one flow of at least the threshold, within the fleet; the checker finds nothing."""
+    plan = run_baseline(small_day).plan
+    assert plan is not None and plan.buses
+    rules = small_day.rules
+    for bus in plan.buses:
+        assert bus.load >= rules.charter_min_group
+        assert len(bus.stops) == 2 and bus.stops[0].kind == "pickup" and bus.stops[1].kind == "dropoff"
+    used = Counter(b.vehicle_type for b in plan.buses)
+    fleet = {b.vehicle_type: b.count for b in small_day.problem.fleet}
+    assert all(n <= fleet[v] for v, n in used.items())
+    assert all(n == 0 for n in check_plan(small_day, plan).values())
+    # No flow left on the fallback is big enough for a bus of its own.
+    left: Counter[tuple[str, str]] = Counter()
+    for f in plan.fallback:
+        if f.mode != "unplaced":
+            t = small_day.travellers[f.traveller_id]
+            left[(t.township_id, t.factory_id)] += 1
+    assert all(n < rules.charter_min_group for n in left.values()) or sum(used.values()) == sum(fleet.values())
+
+
+def test_checker_counts_stop_limit_and_capacity_violations(small_day: CountyDay) -> None:
+    """A bus with too many riders or too many pickup stops is reported, not silently accepted."""
+    plan = run_baseline(small_day).plan
+    assert plan is not None
+    bus = plan.buses[0]
+    crowded = dataclasses.replace(bus, seats=bus.load - 1)
+    extra = [dataclasses.replace(bus.stops[0], place_id=p, board=()) for p in list(small_day.townships)[:4]]
+    many_stops = dataclasses.replace(bus, stops=(*extra, *bus.stops))
+    found = check_plan(small_day, dataclasses.replace(plan, buses=(crowded, many_stops, *plan.buses[1:])))
+    assert found["capacity"] >= 1
+    assert found["pickup_stops"] >= 1
+
+
+def test_quick_mode_writes_every_method(quick_rows: list[dict[str, str]]) -> None:
+    """``--quick`` writes one CSV row per method, each with a cost, and fanggang's ratios are 1."""
+    methods = {r["method"]: r for r in quick_rows}
+    assert set(methods) == set(county.METHODS)
+    assert all(r["cost"] not in ("", None) for r in quick_rows), [r["notes"] for r in quick_rows]
+    assert float(methods["fanggang"]["cost_ratio"]) == 1.0
+    for name in ("fanggang", "baseline", "vroom", "pyvrp"):
+        assert float(methods[name]["peak_mb"]) > 0
+        assert int(methods[name]["buses"]) >= 0
+
+
+def test_lower_bound_is_below_fanggang_and_the_baseline(quick_rows: list[dict[str, str]]) -> None:
+    """On the same small county, the bound is at most fanggang's cost and the baseline's."""
+    cost = {r["method"]: float(r["cost"]) for r in quick_rows}
+    assert 0 < cost["bound"] <= cost["fanggang"]
+    assert cost["bound"] <= cost["baseline"]
+    assert cost["bound"] <= cost["vroom"]
+
+
+def test_markdown_table_has_one_line_per_method(quick_rows: list[dict[str, str]], tmp_path: Path) -> None:
+    """The markdown table the lead pastes into benchmarks/README.md lists every method."""
+    rows = [dict(r, cost=float(r["cost"])) for r in quick_rows]
+    text = county.markdown(rows)
+    assert all(f"| {m} |" in text for m in county.METHODS)
