@@ -415,11 +415,14 @@ class _Planner:
         board_s = round(
             self.rules.boarding_seconds_per_person * len(riders) + self.rules.boarding_minutes_per_stop * 60
         )
-        depart = self.rules.depart_from_s + self.leg(self.depot, township).drive_s
-        arrive = self._arrival_in_window(
-            factory, first.arrive_by, depart + board_s + self.with_rests_s(self.leg(township, factory).drive_s)
-        )
-        if arrive is None or arrive - depart > self.rules.max_ride_hours * 3600:
+        earliest_departure = self.rules.depart_from_s + self.leg(self.depot, township).drive_s
+        journey_s = board_s + self.with_rests_s(self.leg(township, factory).drive_s)
+        arrive = self._arrival_in_window(factory, first.arrive_by, earliest_departure + journey_s)
+        if arrive is None:
+            return None
+        # Leave as late as still makes the gate, rather than wait outside it with everyone on board.
+        depart = arrive - journey_s
+        if depart > DAY_S or arrive - depart > self.rules.max_ride_hours * 3600:
             return None
         stops = (
             Stop(township.place_id, township.name, "pickup", depart, depart + board_s, board=riders),
@@ -449,7 +452,8 @@ class _Planner:
         for route in solution.routes:
             bus_type = model.vehicle_types[route.vehicle]
             stops: list[Stop] = []
-            for node, arrival in zip(route.nodes, route.arrival, strict=True):
+            times = compact_schedule(model.instance, route.nodes, route.arrival)
+            for node, arrival in zip(route.nodes, times, strict=True):
                 task = model.tasks[model.node_task[node]]
                 place = model.node_place[node]
                 kind = "pickup" if model.instance.nodes[node].kind is NodeKind.PICKUP else "dropoff"
@@ -613,6 +617,19 @@ def _who(party: Party) -> str:
 
 def _renumber(bus: Bus, prefix: str, number: int) -> Bus:
     return replace(bus, bus_id=f"{prefix}-{number:03d}")
+
+
+def compact_schedule(instance: PdpInstance, route: tuple[int, ...], earliest: tuple[int, ...]) -> list[int]:
+    """Start each stop as late as the next one allows (the last one as early as it can), so that
+    nobody boards hours before the coach must leave: the solver reports earliest times, and waiting
+    for a gate to open would otherwise happen with everyone on board."""
+    times = list(earliest)
+    for i in range(len(times) - 2, -1, -1):
+        latest = times[i + 1] - instance.travel_time[route[i]][route[i + 1]]
+        for start, end in instance.nodes[route[i]].windows:
+            if start <= latest:
+                times[i] = max(times[i], min(end, latest))
+    return times
 
 
 def allocate_fleet(

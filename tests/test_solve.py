@@ -57,6 +57,8 @@ def check_plan(problem: Problem, plan: Plan) -> None:
             assert bus.stops[i].place_id in allowed
             assert bus.stops[alighted_at[tid]].place_id == person.factory_id
             assert i < alighted_at[tid]
+            on_board_s = bus.stops[alighted_at[tid]].arrival_s - bus.stops[i].arrival_s
+            assert on_board_s <= rules.max_ride_hours * 3600
             factory = problem.factory(person.factory_id)
             arrival = bus.stops[alighted_at[tid]].arrival_s
             day, clock = divmod(arrival, 86400)
@@ -173,6 +175,19 @@ def test_report_date_today_with_closed_gate_is_unplaced() -> None:
     assert plan.totals.buses == 0
     assert {f.mode for f in plan.fallback} == {"unplaced"}
     assert "report date" in plan.fallback[0].reason
+
+
+def test_morning_gate_far_away_means_leaving_later_not_waiting_on_board() -> None:
+    """A Kunshan gate open 08:00-12:00 cannot be reached on the day; coaches leave in the afternoon and
+    arrive next morning, within the 16 h on board, instead of boarding at dawn and waiting all night."""
+    fleet = (BusType("c53", 53, 3, 1800.0, 5.5), BusType("c35", 35, 2, 1200.0, 4.2))
+    morning_gate = replace(FACTORIES[50], receive_from_s=8 * 3600, receive_until_s=12 * 3600)
+    factories = (*FACTORIES[:50], morning_gate, *FACTORIES[51:])
+    problem = make_problem([(0, 50, [1] * 60), (1, 50, [6, 6, 5])], fleet, factories=factories)
+    plan = solve(problem, SolveParams(time_limit_s=2.0, workers=1))
+    check_plan(problem, plan)
+    assert plan.totals.on_buses >= 60
+    assert all(b.stops[0].arrival_s > 12 * 3600 for b in plan.buses)
 
 
 def test_registered_poor_subsidy_depends_on_province() -> None:
