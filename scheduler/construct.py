@@ -31,7 +31,8 @@ def build_initial_routes(instance: PdpInstance, max_candidates: int = 12) -> lis
     # Delivery demands are negative: this puts the requests with most riders first.
     unassigned = sorted(range(len(requests)), key=lambda r: (nodes[requests[r].delivery].demand, r))
     free_vehicles = sorted(
-        range(len(instance.vehicles)), key=lambda v: (-instance.vehicles[v].capacity, instance.vehicles[v].fixed_cost, v)
+        range(len(instance.vehicles)),
+        key=lambda v: (-instance.vehicles[v].capacity, instance.vehicles[v].fixed_cost, v),
     )
     routes: list[list[int]] = [[] for _ in instance.vehicles]
     failed_seeds: set[int] = set()
@@ -83,11 +84,15 @@ def _ranked_candidates(instance: PdpInstance, draft: _Draft, pool: list[int]) ->
         new_delivery = 0 if nodes[request.delivery].place in delivery_places else 1
         if instance.max_pickup_stops is not None and len(pickup_places) + new_pickup > instance.max_pickup_stops:
             continue
-        if instance.max_delivery_stops is not None and len(delivery_places) + new_delivery > instance.max_delivery_stops:
+        if (
+            instance.max_delivery_stops is not None
+            and len(delivery_places) + new_delivery > instance.max_delivery_stops
+        ):
             continue
-        near = min(instance.distance[anchor][p] for p in request.pickups) + instance.distance[
-            instance.requests[draft.requests[0][0]].delivery
-        ][request.delivery]
+        near = (
+            min(instance.distance[anchor][p] for p in request.pickups)
+            + instance.distance[instance.requests[draft.requests[0][0]].delivery][request.delivery]
+        )
         ranked.append((new_pickup + new_delivery, near, -demand, r))
     ranked.sort()
     return [r for *_, r in ranked]
@@ -165,7 +170,7 @@ def route_cost(instance: PdpInstance, vehicle: int, route: tuple[int, ...] | lis
     v = instance.vehicles[vehicle]
     matrix = instance.arc_costs[v.cost_class]
     path = [v.start, *route, v.end]
-    return v.fixed_cost + sum(matrix[a][b] for a, b in zip(path, path[1:], strict=False))
+    return v.fixed_cost + sum(matrix[a][b] for a, b in itertools.pairwise(path))
 
 
 def route_is_feasible(instance: PdpInstance, vehicle: int, route: tuple[int, ...] | list[int]) -> bool:

@@ -7,6 +7,7 @@ one short comment per modelling step.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,14 +33,16 @@ class SearchParams:
     initial_routes: tuple[tuple[int, ...], ...] | None = None
     lns_time_limit_s: float = 0.1
     log_search: bool = False
+    # Stop as soon as a solution costs at most this (e.g. "every request served" when unserved is priced).
+    stop_at_objective: int | None = None
+    # Guided local search's penalty weight (OR-Tools' default when None).
+    gls_lambda: float | None = None
 
 
 ProgressCallback = Callable[[float, int], None]
 
 
-def solve_pdp(
-    instance: PdpInstance, params: SearchParams, on_progress: ProgressCallback | None = None
-) -> PdpSolution:
+def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: ProgressCallback | None = None) -> PdpSolution:
     """Solve a pickup-and-delivery instance.
 
     Args:
@@ -149,6 +152,8 @@ def solve_pdp(
     search.time_limit.FromMilliseconds(int(remaining * 1000))
     search.lns_time_limit.FromMilliseconds(int(params.lns_time_limit_s * 1000))
     search.log_search = params.log_search
+    if params.gls_lambda is not None:
+        search.guided_local_search_lambda_coefficient = params.gls_lambda
     routing.CloseModelWithParameters(search)
 
     best = {"objective": None}
@@ -156,6 +161,8 @@ def solve_pdp(
     def report() -> None:
         objective = routing.CostVar().Value()
         best["objective"] = objective
+        if params.stop_at_objective is not None and objective <= params.stop_at_objective:
+            solver.FinishCurrentSearch()
         if on_progress is not None:
             share = min(1.0, (time.monotonic() - started) / max(params.time_limit_s, 1e-9))
             on_progress(share, objective)
@@ -207,4 +214,4 @@ def route_cost(instance: PdpInstance, vehicle: int, nodes: Sequence[int]) -> int
     v = instance.vehicles[vehicle]
     path = [v.start, *nodes, v.end]
     matrix = instance.arc_costs[v.cost_class]
-    return v.fixed_cost + sum(matrix[a][b] for a, b in zip(path, path[1:], strict=False))
+    return v.fixed_cost + sum(matrix[a][b] for a, b in itertools.pairwise(path))

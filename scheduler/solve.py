@@ -172,7 +172,7 @@ class _Planner:
 
         solutions = self._solve_areas(models, started)
 
-        buses = direct_buses
+        buses = list(direct_buses)
         for model, solution in zip(models, solutions, strict=True):
             buses.extend(self._area_buses(model, solution))
         buses = self._drop_underfilled(buses, by_area)
