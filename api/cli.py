@@ -1,4 +1,5 @@
-"""The service's command-line actions, called by ``fanggang serve | seed | db upgrade | token create``."""
+"""The ``fanggang`` command: the planning commands of ``scheduler.cli`` (``demo``, ``plan``) and the
+service's (``serve``, ``seed``, ``db upgrade``, ``token create``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,36 @@ from api.db import ensure_schema, make_engine, session_scope, upgrade
 from api.errors import ApiError
 from api.models import Role
 from api.settings import get_settings
+from scheduler.cli import add_planning_commands, run_planning_command
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fanggang", description="返岗 point-to-point bus planning for a county.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_planning_commands(commands)
+    add_service_commands(commands)
+    args = parser.parse_args(argv)
+    if args.command in ("demo", "plan"):
+        return run_planning_command(args)
+    return run_service_command(args)
+
+
+def add_service_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = commands.add_parser("serve", help="run the HTTP service (SQLite file by default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--seed", action="store_true", help="load the fixture county first")
+    commands.add_parser("seed", help="load the fixture county into the database (idempotent)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"], help="apply the migrations")
+    token = commands.add_parser("token", help="issue bearer tokens")
+    token.add_argument("action", choices=["create"])
+    token.add_argument("--role", required=True, choices=["dispatcher", "township", "factory"])
+    token.add_argument("--scope", default=None, help="township or factory id (not for dispatchers)")
+    token.add_argument("--label", default="")
 
 
 def _engine():  # type: ignore[no-untyped-def]

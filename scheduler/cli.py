@@ -1,5 +1,5 @@
-"""The ``fanggang`` command: ``demo`` and ``plan``; ``serve``, ``seed``, ``db upgrade`` and ``token create``
-run the HTTP service (imported lazily: the scheduler never imports ``api`` at import time)."""
+"""The planning commands of ``fanggang``: ``demo`` and ``plan``. The installed ``fanggang`` command
+(``api.cli.main``) adds the service's commands on top; this module works without the service."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "yudu"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m scheduler.cli demo|plan ...``: planning without the service."""
     parser = argparse.ArgumentParser(prog="fanggang", description="返岗 point-to-point bus planning for a county.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    add_planning_commands(parser.add_subparsers(dest="command", required=True))
+    return run_planning_command(parser.parse_args(argv))
 
+
+def add_planning_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo = commands.add_parser("demo", help="plan the busiest day of the bundled fixture county")
     demo.add_argument("--out", type=Path, default=Path("fanggang-demo"))
     demo.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
@@ -39,14 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
     plan.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
 
-    _add_service_commands(commands)
-    args = parser.parse_args(argv)
+
+def run_planning_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console()
-    if args.command in ("serve", "seed", "db", "token"):
-        from api.cli import run_service_command
-
-        return run_service_command(args)
     if args.command == "demo":
         return _run(console, DEMO_SCENARIO, None, None, args.out, args.time_limit)
     try:
@@ -55,21 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]")
         return EXIT_BAD_INPUT
     return _run(console, args.scenario, args.policy, day, args.out, args.time_limit)
-
-
-def _add_service_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = commands.add_parser("serve", help="run the HTTP service (SQLite file by default)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--seed", action="store_true", help="load the fixture county first")
-    commands.add_parser("seed", help="load the fixture county into the database (idempotent)")
-    db = commands.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"], help="apply the migrations")
-    token = commands.add_parser("token", help="issue bearer tokens")
-    token.add_argument("action", choices=["create"])
-    token.add_argument("--role", required=True, choices=["dispatcher", "township", "factory"])
-    token.add_argument("--scope", default=None, help="township or factory id (not for dispatchers)")
-    token.add_argument("--label", default="")
 
 
 def _run(

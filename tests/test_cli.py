@@ -87,7 +87,7 @@ def test_failed_plan_leaves_the_previous_output_untouched(tmp_path: Path) -> Non
 def test_demo_runs_the_fixture_county_from_the_installed_command(tmp_path: Path) -> None:
     """`fanggang demo` plans the fixture's busiest day and prints the summary."""
     result = subprocess.run(
-        [sys.executable, "-m", "scheduler.cli", "demo", "--out", str(tmp_path / "demo"), "--time-limit", "8"],
+        [str(Path(sys.executable).parent / "fanggang"), "demo", "--out", str(tmp_path / "demo"), "--time-limit", "8"],
         capture_output=True,
         text=True,
         timeout=120,
