@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import logging
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -28,8 +27,6 @@ from scheduler.plan import Bus, Fallback, Plan, Stop
 from scheduler.policy import AssemblyPoint, PolicyRules
 from scheduler.routing import SearchParams, solve_pdp
 from scheduler.travel import GeodesicTravel, Leg, TravelModel
-
-log = logging.getLogger(__name__)
 
 DAY_S = 24 * 3600
 FEN = 100  # the models count money in fen so that integer costs lose nothing
@@ -92,7 +89,6 @@ class _AreaModel:
     node_task: list[int]  # node -> task index (-1 for the depot)
     node_place: list[Place]
     vehicle_types: list[BusType]
-    second_driver_in_model: bool
     fleet_short: bool = False
 
 
@@ -105,7 +101,6 @@ class _Planner:
         self.report = report
         self.townships = {t.township_id: t for t in problem.townships}
         self.factories = {f.factory_id: f for f in problem.factories}
-        self.travellers = {t.traveller_id: t for t in problem.travellers}
         self.depot = problem.depot
         self._legs: dict[tuple[str, str], Leg] = {}
         self.fallback: list[Fallback] = []
@@ -352,12 +347,12 @@ class _Planner:
             rules.max_pickup_stops,
             rules.max_dropoff_stops,
         )
-        return _AreaModel(name, instance, tasks, node_task, node_place, list(vehicle_types), second_driver)
+        return _AreaModel(name, instance, tasks, node_task, node_place, list(vehicle_types))
 
-    def _area_needs_second_driver(self, factories: object) -> bool:
+    def _area_needs_second_driver(self, factories: Iterable[Factory]) -> bool:
         """Put the second driver's cost in the model only when every bus to the area will need one."""
         rules = self.rules
-        for factory in factories:  # type: ignore[attr-defined]
+        for factory in factories:
             nearest = min(self.problem.townships, key=lambda t: self.leg(t, factory).distance_km)
             km = self.leg(self.depot, nearest).distance_km + self.leg(nearest, factory).distance_km
             hours = (self.leg(self.depot, nearest).drive_s + self.leg(nearest, factory).drive_s) / 3600
@@ -376,15 +371,7 @@ class _Planner:
         left = max(0.2, self.params.time_limit_s - (time.monotonic() - started) - reserve_s)
         sizes = [len(m.instance.requests) for m in models]
         budgets = split_time_budget(sizes, workers, left)
-        searches = [
-            SearchParams(
-                time_limit_s=b,
-                first_solution=self.params.search.first_solution,
-                metaheuristic=self.params.search.metaheuristic,
-                lns_time_limit_s=self.params.search.lns_time_limit_s,
-            )
-            for b in budgets
-        ]
+        searches = [replace(self.params.search, time_limit_s=b) for b in budgets]
         if workers == 1:
             results = []
             for i, (model, search) in enumerate(zip(models, searches, strict=True)):
