@@ -422,7 +422,7 @@ class _Planner:
                 alight=riders,
             ),
         )
-        return self._price_bus("", direct.bus_type, stops, self._area_label(factory))
+        return self._price_bus(direct.bus_type, stops, self._area_label(factory))
 
     def _arrival_in_window(self, factory: Factory, arrive_by: dt.date, earliest: int) -> int | None:
         for start, end in self.delivery_windows(factory, arrive_by):
@@ -475,16 +475,16 @@ class _Planner:
                             riders if kind == "dropoff" else (),
                         )
                     )
-            buses.append(self._price_bus("", bus_type, tuple(stops), model.name, model))
+            buses.append(self._price_bus(bus_type, tuple(stops), model.name))
         fleet_used_up = model.fleet_short and len(solution.routes) >= len(model.vehicle_types)
         for k, task in enumerate(model.tasks):
             if k not in served:
                 self._fall_back(task.parties, model.name, "fleet" if fleet_used_up else "pool")
         return buses
 
-    def _price_bus(
-        self, bus_id: str, bus_type: BusType, stops: tuple[Stop, ...], area: str, model: _AreaModel | None = None
-    ) -> Bus:
+    def _price_bus(self, bus_type: BusType, stops: tuple[Stop, ...], area: str) -> Bus:
+        """Fixed cost + per km (one way and the priced empty return) + second driver + shuttles;
+        the bus id is given when the day's buses are numbered."""
         rules = self.rules
         places = [self.depot, *(self._place(s.place_id) for s in stops)]
         one_way = [self.leg(a, b) for a, b in itertools.pairwise(places)]
@@ -504,7 +504,7 @@ class _Planner:
             + shuttles
         )
         return Bus(
-            bus_id,
+            "",
             bus_type.vehicle_type,
             bus_type.seats,
             area,
