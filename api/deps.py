@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.db import session_scope
 from api.errors import ApiError
 from api.models import Role, Token
 from api.settings import Settings
@@ -26,13 +27,8 @@ def get_settings_dep(request: Request) -> Settings:
 
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(engine) as session:
+        yield session
 
 
 def hash_token(token: str) -> str:
