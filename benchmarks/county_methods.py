@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -329,6 +330,54 @@ def _solve_pyvrp(day: CountyDay, data: AreaData, budget_s: float) -> list[tuple[
 
 
 # ---------------------------------------------------------------------- lower bound
+def _add_stop_limits(
+    day: CountyDay,
+    keys: list[tuple[str, str]],
+    x_cols: list[int],
+    coach_cols: list[int],
+    add_col: Callable[[float, float, float, bool], int],
+    rows: list[tuple[float, float, list[int], list[float]]],
+) -> None:
+    """Stop limits of one area's coaches, in aggregate: valid for every plan, and what keeps the relaxation
+    from pooling a handful of travellers from each of twenty townships into two coaches.
+
+    v_p = coach visits boarding someone at place p (integer); riders boarding at p <= seats_max x v_p;
+    sum_p v_p <= max_pickup_stops x coaches. Travellers of a township with an assembly point board at either:
+    a_t of them at the point. Likewise w_f for the factories dropped at, with max_dropoff_stops.
+    """
+    rules, inf = day.rules, math.inf
+    seats = float(max(b.seats for b in day.usable))
+    by_township: dict[str, list[int]] = defaultdict(list)
+    by_factory: dict[str, list[int]] = defaultdict(list)
+    for (township, factory), col in zip(keys, x_cols, strict=True):
+        by_township[township].append(col)
+        by_factory[factory].append(col)
+    pickup_visits, dropoff_visits = [], []
+    via_point: dict[str, list[int]] = defaultdict(list)
+    for township, cols in sorted(by_township.items()):
+        visits = add_col(0.0, 0.0, inf, True)
+        pickup_visits.append(visits)
+        point = day.problem.assembly_point_of(township)
+        # riders of the township - those boarding at its assembly point <= seats x visits
+        idx, val = [*cols, visits], [1.0] * len(cols) + [-seats]
+        if point is not None:
+            at_point = add_col(0.0, 0.0, inf, False)
+            via_point[point.point_id].append(at_point)
+            idx.append(at_point)
+            val.append(-1.0)
+        rows.append((-inf, 0.0, idx, val))
+    for point_cols in via_point.values():
+        visits = add_col(0.0, 0.0, inf, True)
+        pickup_visits.append(visits)
+        rows.append((-inf, 0.0, [*point_cols, visits], [1.0] * len(point_cols) + [-seats]))
+    for _factory, cols in sorted(by_factory.items()):
+        visits = add_col(0.0, 0.0, inf, True)
+        dropoff_visits.append(visits)
+        rows.append((-inf, 0.0, [*cols, visits], [1.0] * len(cols) + [-seats]))
+    for visits, limit in ((pickup_visits, rules.max_pickup_stops), (dropoff_visits, rules.max_dropoff_stops)):
+        rows.append((-inf, 0.0, [*visits, *coach_cols], [1.0] * len(visits) + [-float(limit)] * len(coach_cols)))
+
+
 def lower_bound(day: CountyDay, time_limit_s: float) -> MethodResult:
     """A valid lower bound on the cost of any plan of the day under the county's rules.
 
@@ -345,7 +394,10 @@ def lower_bound(day: CountyDay, time_limit_s: float) -> MethodResult:
       for every prefix, travellers carried <= seats of coaches of that prefix's classes; for every suffix,
       charter_min_group x coaches of those classes <= travellers carried from the suffix;
     - integer coaches y_jk, at most the fleet count of each type over all areas; coaches below the threshold's
-      size are never chartered; shuttles and stop limits are dropped (relaxed).
+      size are never chartered; shuttles are dropped (relaxed);
+    - stop limits in aggregate (``_add_stop_limits``): a coach boards at most ``max_pickup_stops`` places and
+      drops at most ``max_dropoff_stops`` factories, so per area the coach visits to each place (integers) sum
+      to at most that many per coach, and each visit carries at most the largest coach's seats.
     The MIP's dual bound (HiGHS) plus the subsidies (the same in every plan) is the bound; ``simple`` (every
     traveller at the cheaper of the alternative and the cheapest seat to the area) is reported too.
     """
@@ -419,6 +471,7 @@ def lower_bound(day: CountyDay, time_limit_s: float) -> MethodResult:
                 fleet_rows[b.vehicle_type].append((col, 1.0))
                 ys.append((col, b))
             y_cols.append(ys)
+        _add_stop_limits(day, keys, x_cols, [c for ys in y_cols for c, _ in ys], add_col, rows)
         m = len(keys)
         # Prefixes: slack s_j = s_{j-1} + seats(y_j) - x_j >= 0.
         previous = None

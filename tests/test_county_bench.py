@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import pickle
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +15,11 @@ import pytest
 from benchmarks import county
 from benchmarks.county_day import CountyDay, check_plan, load_day
 from benchmarks.county_methods import run_baseline
+from conftest import REPO, make_problem
 from fixtures.generate import write_scenario
+from scheduler.model import BusType, Problem
+from scheduler.policy import PolicyRules
+from scheduler.solve import SolveParams, solve
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +97,36 @@ def test_markdown_table_has_one_line_per_method(quick_rows: list[dict[str, str]]
     rows = [dict(r, cost=float(r["cost"])) for r in quick_rows]
     text = county.markdown(rows)
     assert all(f"| {m} |" in text for m in county.METHODS)
+
+
+def test_bound_knows_the_stop_limits() -> None:
+    """Nine townships with five travellers each for one factory: a coach boarding at three places carries at
+    most 15, below the threshold of 20, so no plan charters anything. The bound must find exactly that cost
+    (fanggang's plan is all fallback too); with room for ten pickups it must drop below it."""
+    fleet = (BusType("coach53", 53, 5, 1800.0, 5.5),)
+    flows = [(township, 0, [1] * 5) for township in range(9)]
+    problem = make_problem(flows, fleet, PolicyRules())
+    day = CountyDay(problem)
+    all_fallback = sum(day.fallback_per_person(p.township_id, p.factory_id) * p.size for p in day.parties)
+
+    bound = _bound_in_fresh_process(problem)
+    plan = solve(problem, SolveParams(time_limit_s=2))
+    assert not plan.buses
+    assert bound == pytest.approx(all_fallback, rel=1e-6)
+    assert bound <= plan.totals.total_cost + 0.01 * len(problem.travellers)  # totals are rounded to fen
+
+    roomy = make_problem(flows, fleet, PolicyRules(max_pickup_stops=10))
+    assert _bound_in_fresh_process(roomy) < all_fallback - 100
+
+
+def _bound_in_fresh_process(problem: Problem) -> float:
+    """The HiGHS bound, computed where OR-Tools is not loaded (their bundled HiGHS symbols clash)."""
+    code = (
+        "import pickle, sys; from benchmarks.county_day import CountyDay; "
+        "from benchmarks.county_methods import lower_bound; "
+        "print(lower_bound(CountyDay(pickle.load(sys.stdin.buffer)), 10.0).bound_cny)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(problem), capture_output=True, cwd=REPO, check=True
+    )
+    return float(done.stdout.decode().strip())
