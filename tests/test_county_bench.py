@@ -11,11 +11,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO, make_problem
 
 from benchmarks import county
 from benchmarks.county_day import CountyDay, check_plan, load_day
 from benchmarks.county_methods import run_baseline
-from conftest import REPO, make_problem
 from fixtures.generate import write_scenario
 from scheduler.model import BusType, Problem
 from scheduler.policy import PolicyRules
