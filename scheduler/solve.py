@@ -379,8 +379,10 @@ class _Planner:
                 results.append(solve_pdp(model.instance, search))
             return results
         order = sorted(range(len(models)), key=lambda i: -budgets[i])
+        # The budgets assume every model starts on time; on a busy machine a late one is cut to the deadline.
+        deadline = time.monotonic() + left
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            futures = {pool.submit(solve_pdp, models[i].instance, searches[i]): i for i in order}
+            futures = {pool.submit(_solve_by, models[i].instance, searches[i], deadline): i for i in order}
             pending = set(futures)
             while pending:
                 _done, pending = wait(pending, timeout=0.5)
@@ -657,6 +659,13 @@ def allocate_fleet(
             if count < wants[area]:
                 short.add(area)
     return allocation, short
+
+
+def _solve_by(instance: PdpInstance, search: SearchParams, deadline: float) -> PdpSolution:
+    """``solve_pdp`` within its own budget and never past ``deadline`` (``time.monotonic()``, shared by the
+    forked workers)."""
+    left = max(0.1, deadline - time.monotonic())
+    return solve_pdp(instance, replace(search, time_limit_s=min(search.time_limit_s, left)))
 
 
 def split_time_budget(sizes: list[int], workers: int, total_s: float, floor_s: float = 0.2) -> list[float]:
