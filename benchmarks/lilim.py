@@ -26,6 +26,9 @@ from benchmarks.check import check_solution
 from benchmarks.lilim_data import read_bks, read_instance, resolve_instances
 
 SOLVERS = ("fanggang", "pyvrp", "vroom", "nextroute")
+# Not run by default, to show what the warm starts contribute: fanggang from OR-Tools' own first solutions
+# only, and with VROOM's routes instead of PyVRP's.
+EXTRA_SOLVERS = ("fanggang-own", "fanggang-vroom")
 QUICK_INSTANCES = "lc101,lr201"
 QUICK_TIME_LIMIT_S = 3.0
 COLUMNS = [
@@ -47,7 +50,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "lilim.csv"
 
 
 def solver_version(solver: str) -> str | None:
-    if solver == "fanggang":
+    if solver.startswith("fanggang"):
         return f"{version('fanggang')}+ortools-{version('ortools')}"
     from benchmarks.lilim_peers import peer_version
 
@@ -58,10 +61,11 @@ def solve_in_this_process(solver: str, path: Path, time_limit_s: float) -> dict:
     """Solve one instance here; returns routes, note and the peak RSS of this process and its children."""
     instance = read_instance(path)
     started = time.monotonic()
-    if solver == "fanggang":
-        from benchmarks.lilim_fanggang import solve_lilim
+    if solver.startswith("fanggang"):
+        from benchmarks.lilim_fanggang import OWN_VARIANTS, VARIANTS, VROOM_VARIANTS, solve_lilim
 
-        routes, winner = solve_lilim(instance, time_limit_s)
+        variants = {"fanggang-own": OWN_VARIANTS, "fanggang-vroom": VROOM_VARIANTS}.get(solver, VARIANTS)
+        routes, winner = solve_lilim(instance, time_limit_s, variants)
         note = f"best variant: {winner}"
     else:
         from benchmarks import lilim_peers
@@ -283,7 +287,9 @@ def print_tables(rows: list[Row], summary: list[dict[str, str]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lilim", description=__doc__.splitlines()[0])
     parser.add_argument("--instances", help="names, prefixes (lr2) or paths, comma-separated; default all 56")
-    parser.add_argument("--solvers", default=",".join(SOLVERS), help="comma-separated, from " + ",".join(SOLVERS))
+    parser.add_argument(
+        "--solvers", default=",".join(SOLVERS), help="comma-separated, from " + ",".join(SOLVERS + EXTRA_SOLVERS)
+    )
     parser.add_argument("--time-limit", type=float, default=None, help="seconds per solver per instance (30)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="CSV to write")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_INSTANCES}, {QUICK_TIME_LIMIT_S:g} s each")
@@ -308,9 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
-    unknown = [s for s in solvers if s not in SOLVERS]
+    unknown = [s for s in solvers if s not in SOLVERS + EXTRA_SOLVERS]
     if unknown:
-        parser.error(f"unknown solvers {unknown}; expected some of {', '.join(SOLVERS)}")
+        parser.error(f"unknown solvers {unknown}; expected some of {', '.join(SOLVERS + EXTRA_SOLVERS)}")
     spec = args.instances or (QUICK_INSTANCES if args.quick else None)
     time_limit_s = args.time_limit or (QUICK_TIME_LIMIT_S if args.quick else 30.0)
     try:
