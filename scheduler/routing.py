@@ -78,9 +78,11 @@ def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: Progress
     routing.AddDimensionWithVehicleCapacity(demand_cb, 0, [v.capacity for v in instance.vehicles], True, "load")
 
     # Riders boarded so far: a soft floor on a used vehicle's riders (OR-Tools charges soft bounds
-    # only on routes that are driven, so an unused vehicle pays nothing).
-    boarded_cb = routing.RegisterUnaryTransitVector([max(node.demand, 0) for node in instance.nodes])
-    routing.AddDimensionWithVehicleCapacity(boarded_cb, 0, [v.capacity for v in instance.vehicles], True, "boarded")
+    # only on routes that are driven, so an unused vehicle pays nothing). A vehicle may board again after
+    # dropping riders off, so this counts boardings, bounded only by their total, not by the seats.
+    boardings = [max(node.demand, 0) for node in instance.nodes]
+    boarded_cb = routing.RegisterUnaryTransitVector(boardings)
+    routing.AddDimension(boarded_cb, 0, max(1, sum(boardings)), True, "boarded")
     boarded = routing.GetDimensionOrDie("boarded")
     for v, vehicle in enumerate(instance.vehicles):
         if vehicle.min_load > 0 and vehicle.shortfall_cost > 0:
