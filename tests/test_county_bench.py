@@ -129,4 +129,5 @@ def _bound_in_fresh_process(problem: Problem) -> float:
     done = subprocess.run(
         [sys.executable, "-c", code], input=pickle.dumps(problem), capture_output=True, cwd=REPO, check=True
     )
-    return float(done.stdout.decode().strip())
+    # HiGHS may print its banner on stdout before going silent: the bound is the last line.
+    return float(done.stdout.decode().strip().splitlines()[-1])
