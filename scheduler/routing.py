@@ -20,6 +20,8 @@ from scheduler.pdp import NodeKind, PdpInstance, PdpRoute, PdpSolution
 
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
+# Time allowed for reading given routes back into the model, even when the search's own time is up.
+_READ_ROUTES_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +152,13 @@ def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: Progress
     else:
         search.first_solution_strategy = getattr(FIRST_SOLUTION, params.first_solution)
     search.local_search_metaheuristic = getattr(METAHEURISTIC, params.metaheuristic)
-    remaining = max(0.05, params.time_limit_s - (time.monotonic() - started))
-    search.time_limit.FromMilliseconds(int(remaining * 1000))
+
+    def limit_to(seconds: float) -> None:
+        search.time_limit.FromMilliseconds(int(max(0.05, seconds) * 1000))
+
+    # Reading initial routes back runs under the time limit the model was closed with: close it with room
+    # for that, so a late model on a busy machine still starts from its routes; the search gets what is left.
+    limit_to(params.time_limit_s + _READ_ROUTES_S)
     search.lns_time_limit.FromMilliseconds(int(params.lns_time_limit_s * 1000))
     search.log_search = params.log_search
     if params.gls_lambda is not None:
@@ -174,8 +181,17 @@ def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: Progress
     assignment = None
     if initial_routes is not None:
         initial = routing.ReadAssignmentFromRoutes([list(r) for r in initial_routes], True)
+        limit_to(params.time_limit_s - (time.monotonic() - started))
         if initial is not None:
             assignment = routing.SolveFromAssignmentWithParameters(initial, search)
+            if assignment is None:
+                # Out of time before the search took even the given routes: keep them as they are rather
+                # than leave every request unserved.
+                search.solution_limit = 1
+                limit_to(_READ_ROUTES_S)
+                assignment = routing.SolveFromAssignmentWithParameters(initial, search)
+    else:
+        limit_to(params.time_limit_s - (time.monotonic() - started))
     if assignment is None:
         assignment = routing.SolveWithParameters(search)
     if assignment is None:
