@@ -178,20 +178,19 @@ def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: Progress
 
     routing.AddAtSolutionCallback(report)
 
-    assignment = None
+    initial = None
     if initial_routes is not None:
         initial = routing.ReadAssignmentFromRoutes([list(r) for r in initial_routes], True)
-        limit_to(params.time_limit_s - (time.monotonic() - started))
-        if initial is not None:
+    limit_to(params.time_limit_s - (time.monotonic() - started))
+    assignment = None
+    if initial is not None:
+        assignment = routing.SolveFromAssignmentWithParameters(initial, search)
+        if assignment is None:
+            # Out of time before the search took even the given routes: keep them as they are rather
+            # than leave every request unserved.
+            search.solution_limit = 1
+            limit_to(_READ_ROUTES_S)
             assignment = routing.SolveFromAssignmentWithParameters(initial, search)
-            if assignment is None:
-                # Out of time before the search took even the given routes: keep them as they are rather
-                # than leave every request unserved.
-                search.solution_limit = 1
-                limit_to(_READ_ROUTES_S)
-                assignment = routing.SolveFromAssignmentWithParameters(initial, search)
-    else:
-        limit_to(params.time_limit_s - (time.monotonic() - started))
     if assignment is None:
         assignment = routing.SolveWithParameters(search)
     if assignment is None:
