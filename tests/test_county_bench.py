@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import pickle
 import subprocess
 import sys
@@ -131,3 +132,56 @@ def _bound_in_fresh_process(problem: Problem) -> float:
     )
     # HiGHS may print its banner on stdout before going silent: the bound is the last line.
     return float(done.stdout.decode().strip().splitlines()[-1])
+
+
+def test_configuration_bound_is_the_optimum_of_one_full_coach() -> None:
+    """One flow of 53 travellers and one 53-seat coach: the only better plan than the fallback is that coach,
+    so the bound over whole coach loads must equal fanggang's plan to the fen."""
+    fleet = (BusType("coach53", 53, 1, 1800.0, 5.5),)
+    problem = make_problem([(0, 0, [1] * 53)], fleet, PolicyRules())
+    plan = solve(problem, SolveParams(time_limit_s=2))
+    assert len(plan.buses) == 1 and plan.buses[0].load == 53
+
+    bound = _configuration_in_fresh_process(problem)
+    assert bound["converged"]
+    assert bound["bound_cny"] == pytest.approx(plan.totals.total_cost, abs=0.02)
+
+
+def test_configuration_bound_counts_places_per_coach() -> None:
+    """Nine townships with five travellers each for one factory: boarding at three places carries 15, below the
+    threshold of 20, so the bound is the all-fallback cost; a fourth pickup lets a coach reach 20, and (the coach
+    being cheap) the bound drops below it."""
+    fleet = (BusType("coach53", 53, 5, 300.0, 2.0),)
+    flows = [(township, 0, [1] * 5) for township in range(9)]
+    problem = make_problem(flows, fleet, PolicyRules())
+    day = CountyDay(problem)
+    all_fallback = sum(day.fallback_per_person(p.township_id, p.factory_id) * p.size for p in day.parties)
+
+    three = _configuration_in_fresh_process(problem)
+    four = _configuration_in_fresh_process(make_problem(flows, fleet, PolicyRules(max_pickup_stops=4)))
+    assert three["converged"] and four["converged"]
+    assert three["bound_cny"] == pytest.approx(all_fallback, rel=1e-9)
+    assert four["bound_cny"] < all_fallback - 100
+
+
+def test_configuration_bound_is_below_the_plans_of_a_generated_day(small_day: CountyDay) -> None:
+    """On a generated 1,500-traveller county the converged bound is at most what fanggang and the baseline pay."""
+    bound = _configuration_in_fresh_process(small_day.problem)
+    plan = solve(small_day.problem, SolveParams(time_limit_s=5))
+    assert bound["converged"] and bound["iterations"] > 1
+    assert 0 < bound["bound_cny"] <= plan.totals.total_cost
+    assert bound["bound_cny"] <= run_baseline(small_day).plan.totals.total_cost
+
+
+def _configuration_in_fresh_process(problem: Problem) -> dict:
+    """The configuration LP bound (``benchmarks.county_bound``), away from OR-Tools (HiGHS symbols clash)."""
+    code = (
+        "import dataclasses, json, pickle, sys; from benchmarks.county_day import CountyDay; "
+        "from benchmarks.county_bound import configuration_bound; "
+        "r = configuration_bound(CountyDay(pickle.load(sys.stdin.buffer)), 120.0); "
+        "print(json.dumps(dataclasses.asdict(r)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(problem), capture_output=True, cwd=REPO, check=True
+    )
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
