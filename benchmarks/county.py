@@ -94,7 +94,7 @@ def versions() -> dict[str, str]:
         "baseline": "manual baseline",
         "vroom": f"pyvroom {v('pyvroom')}",
         "pyvrp": f"pyvrp {v('pyvrp')}",
-        "bound": f"highspy {v('highspy')}",
+        "bound": f"highspy {v('highspy')}, numba {v('numba')}",
     }
 
 
