@@ -57,12 +57,9 @@ class ConfigurationBound:
 
 @dataclass
 class _Area:
-    name: str
-    flows: list[tuple[str, str]]
     n: np.ndarray  # travellers per flow
     alt: np.ndarray  # policy alternative per person
     township_of_flow: np.ndarray  # index into townships
-    factory_of_flow: np.ndarray  # index into factories
     place_sets: np.ndarray  # (n_p, max_pickup) place indices, -1 padded
     factory_sets: np.ndarray  # (n_f, max_dropoff) factory indices, -1 padded
     covers: np.ndarray  # (n_p, townships) bool: a place of the set is where the township boards
@@ -97,7 +94,7 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
         )
         if pairs > MAX_PAIRS_PER_AREA:
             return None
-    areas = [_build_area(day, name, keys, flows) for name, keys in sorted(by_area.items())]
+    areas = [_build_area(day, keys, flows) for _, keys in sorted(by_area.items())]
 
     seats = np.array([b.seats for b in usable], dtype=np.int64)
     fixed = np.array([b.fixed_cost for b in usable])
@@ -152,10 +149,12 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
             for f_set, b in candidates[order]:
                 p_set = chosen[f_set, b]
                 load = _load(area, p_set, f_set, value, int(seats[b]), rules.charter_min_group)
-                cost = (
-                    fixed[b]
-                    + per_km[b] * area.route_km[p_set, f_set]
-                    + (rules.second_driver_cost if area.second_driver[p_set, f_set] else 0.0)
+                cost = _coach_cost(
+                    fixed[b],
+                    per_km[b],
+                    area.route_km[p_set, f_set],
+                    area.second_driver[p_set, f_set],
+                    rules.second_driver_cost,
                 )
                 idx = [first_row[k] + j for j in load] + [fleet_row + int(b)]
                 coef = [float(v) for v in load.values()] + [1.0]
@@ -186,7 +185,7 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
     return ConfigurationBound(best, lp_value, iterations, columns, converged)
 
 
-def _build_area(day: CountyDay, name: str, keys: list[tuple[str, str]], flows: dict) -> _Area:
+def _build_area(day: CountyDay, keys: list[tuple[str, str]], flows: dict) -> _Area:
     rules = day.rules
     townships = sorted({t for t, _ in keys})
     factories = sorted({f for _, f in keys})
@@ -231,12 +230,9 @@ def _build_area(day: CountyDay, name: str, keys: list[tuple[str, str]], flows: d
     second = (one_way_km > rules.second_driver_km + 1e-6) | (one_way_h * 3600 - 2 > rules.second_driver_hours * 3600)
     second &= route_km < back_and_forth  # the back-and-forth shortcut says nothing about drivers
     return _Area(
-        name,
-        keys,
         np.array([flows[k] for k in keys], dtype=np.float64),
         np.array([day.fallback_per_person(*k) for k in keys]),
         np.array([townships.index(t) for t, _ in keys], dtype=np.int64),
-        factory_of_flow,
         place_sets,
         factory_sets,
         covers,
@@ -318,6 +314,12 @@ def _join(place_sets, factory_sets, n_places, km, hours, p_billed, p_km, p_h, f_
 
 
 @njit(cache=True)
+def _coach_cost(fixed, per_km, route_km, second_driver, second_driver_cost):
+    """What a coach of the pattern pays at least (compiled, so that pricing and the columns share it)."""
+    return fixed + per_km * route_km + (second_driver_cost if second_driver else 0.0)
+
+
+@njit(cache=True)
 def _price(
     n_place_sets, covers, set_ptr, set_flows, township_of_flow, n, value, route_km, second_driver,
     seats, fixed, per_km, fleet_duals, second_driver_cost, threshold,
@@ -360,7 +362,7 @@ def _price(
                         per = (gains[i] - gains[i - 1]) / (units[i] - units[i - 1])
                         gain = gains[i - 1] + per * (take - units[i - 1])
                         break
-                cost = fixed[b] + per_km[b] * route_km[s, t] + (second_driver_cost if second_driver[s, t] else 0.0)
+                cost = _coach_cost(fixed[b], per_km[b], route_km[s, t], second_driver[s, t], second_driver_cost)
                 rc = cost - fleet_duals[b] - gain
                 if rc < best[t, b]:
                     best[t, b] = rc

@@ -105,10 +105,7 @@ def test_bound_knows_the_stop_limits() -> None:
     most 15, below the threshold of 20, so no plan charters anything. The bound must find exactly that cost
     (fanggang's plan is all fallback too); with room for ten pickups it must drop below it."""
     fleet = (BusType("coach53", 53, 5, 1800.0, 5.5),)
-    flows = [(township, 0, [1] * 5) for township in range(9)]
-    problem = make_problem(flows, fleet, PolicyRules())
-    day = CountyDay(problem)
-    all_fallback = sum(day.fallback_per_person(p.township_id, p.factory_id) * p.size for p in day.parties)
+    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
 
     bound = _bound_in_fresh_process(problem)
     plan = solve(problem, SolveParams(time_limit_s=2))
@@ -116,22 +113,38 @@ def test_bound_knows_the_stop_limits() -> None:
     assert bound == pytest.approx(all_fallback, rel=1e-6)
     assert bound <= plan.totals.total_cost + 0.01 * len(problem.travellers)  # totals are rounded to fen
 
-    roomy = make_problem(flows, fleet, PolicyRules(max_pickup_stops=10))
+    roomy, _ = _nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=10))
     assert _bound_in_fresh_process(roomy) < all_fallback - 100
 
 
-def _bound_in_fresh_process(problem: Problem) -> float:
-    """The HiGHS bound, computed where OR-Tools is not loaded (their bundled HiGHS symbols clash)."""
+def _nine_flows_of_five(fleet: tuple[BusType, ...], rules: PolicyRules) -> tuple[Problem, float]:
+    """Nine townships with five travellers each for one factory, and what they cost all on the fallback."""
+    problem = make_problem([(township, 0, [1] * 5) for township in range(9)], fleet, rules)
+    day = CountyDay(problem)
+    return problem, sum(day.fallback_per_person(p.township_id, p.factory_id) * p.size for p in day.parties)
+
+
+def _in_fresh_process(problem: Problem, expression: str) -> str:
+    """``expression`` of ``day`` (the problem's CountyDay), evaluated where OR-Tools is not loaded (its bundled
+    HiGHS symbols clash with highspy's). HiGHS may print its banner on stdout first: the answer is the last line."""
     code = (
-        "import pickle, sys; from benchmarks.county_day import CountyDay; "
-        "from benchmarks.county_methods import lower_bound; "
-        "print(lower_bound(CountyDay(pickle.load(sys.stdin.buffer)), 10.0).bound_cny)"
+        "import dataclasses, json, pickle, sys; from benchmarks.county_day import CountyDay; "
+        "from benchmarks.county_methods import lower_bound; from benchmarks.county_bound import configuration_bound; "
+        f"day = CountyDay(pickle.load(sys.stdin.buffer)); print({expression})"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], input=pickle.dumps(problem), capture_output=True, cwd=REPO, check=True
     )
-    # HiGHS may print its banner on stdout before going silent: the bound is the last line.
-    return float(done.stdout.decode().strip().splitlines()[-1])
+    return done.stdout.decode().strip().splitlines()[-1]
+
+
+def _bound_in_fresh_process(problem: Problem) -> float:
+    return float(_in_fresh_process(problem, "lower_bound(day, 10.0).bound_cny"))
+
+
+def _configuration_in_fresh_process(problem: Problem) -> dict:
+    """The configuration LP bound alone (``benchmarks.county_bound``)."""
+    return json.loads(_in_fresh_process(problem, "json.dumps(dataclasses.asdict(configuration_bound(day, 120.0)))"))
 
 
 def test_configuration_bound_is_the_optimum_of_one_full_coach() -> None:
@@ -152,13 +165,10 @@ def test_configuration_bound_counts_places_per_coach() -> None:
     threshold of 20, so the bound is the all-fallback cost; a fourth pickup lets a coach reach 20, and (the coach
     being cheap) the bound drops below it."""
     fleet = (BusType("coach53", 53, 5, 300.0, 2.0),)
-    flows = [(township, 0, [1] * 5) for township in range(9)]
-    problem = make_problem(flows, fleet, PolicyRules())
-    day = CountyDay(problem)
-    all_fallback = sum(day.fallback_per_person(p.township_id, p.factory_id) * p.size for p in day.parties)
+    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
 
     three = _configuration_in_fresh_process(problem)
-    four = _configuration_in_fresh_process(make_problem(flows, fleet, PolicyRules(max_pickup_stops=4)))
+    four = _configuration_in_fresh_process(_nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=4))[0])
     assert three["converged"] and four["converged"]
     assert three["bound_cny"] == pytest.approx(all_fallback, rel=1e-9)
     assert four["bound_cny"] < all_fallback - 100
@@ -171,17 +181,3 @@ def test_configuration_bound_is_below_the_plans_of_a_generated_day(small_day: Co
     assert bound["converged"] and bound["iterations"] > 1
     assert 0 < bound["bound_cny"] <= plan.totals.total_cost
     assert bound["bound_cny"] <= run_baseline(small_day).plan.totals.total_cost
-
-
-def _configuration_in_fresh_process(problem: Problem) -> dict:
-    """The configuration LP bound (``benchmarks.county_bound``), away from OR-Tools (HiGHS symbols clash)."""
-    code = (
-        "import dataclasses, json, pickle, sys; from benchmarks.county_day import CountyDay; "
-        "from benchmarks.county_bound import configuration_bound; "
-        "r = configuration_bound(CountyDay(pickle.load(sys.stdin.buffer)), 120.0); "
-        "print(json.dumps(dataclasses.asdict(r)))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], input=pickle.dumps(problem), capture_output=True, cwd=REPO, check=True
-    )
-    return json.loads(done.stdout.decode().strip().splitlines()[-1])
