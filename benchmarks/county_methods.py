@@ -40,10 +40,10 @@ PEER_EXPRESSES = {
     "see benchmarks/county_methods.py and county_bound.py",
 }
 
-PYVRP_UNITS_PER_CNY = 1000
+PYVRP_UNITS_PER_CNY = 1000  # PyVRP's integer costs: 0.001 CNY, with distances in units of 10 m
 # The aggregate MIP's dual bound moves little after a minute (gap under 1% on the fixture days); the rest of the
 # bound's time goes to the configuration LP (benchmarks/county_bound.py), the stronger of the two on big days.
-AGGREGATE_MIP_S = 60.0  # PyVRP's integer costs: 0.001 CNY, with distances in units of 10 m
+AGGREGATE_MIP_S = 60.0
 
 
 @dataclass
