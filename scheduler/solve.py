@@ -2,7 +2,8 @@
 
 Pipeline: parties (groups kept whole) -> direct coaches for big flows -> destination areas
 (factories clustered by distance) -> one pickup-and-delivery model per area, solved in parallel ->
-buses, fallback list with the rule applied, subsidies.
+re-seating over all the routes found (coach types, who rides where) -> buses, fallback list with the
+rule applied, subsidies.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from scheduler.model import BusType, Factory, Place, Problem
 from scheduler.pdp import NodeKind, PdpInstance, PdpNode, PdpRequest, PdpSolution, PdpVehicle
 from scheduler.plan import Bus, Fallback, Plan, Stop
 from scheduler.policy import AssemblyPoint, PolicyRules
-from scheduler.routing import SearchParams, solve_pdp
+from scheduler.routing import SearchParams, solve_pdp, solve_seating
+from scheduler.seating import RiderUnit, SeatingProblem, SeatRoute
 from scheduler.travel import GeodesicTravel, Leg, TravelModel
 
 DAY_S = 24 * 3600
@@ -44,6 +46,8 @@ class SolveParams:
     workers: int = 2
     # Larger destination areas are cut into compact parts of at most this many routing tasks.
     max_tasks_per_model: int = 250
+    # Share of the time limit kept for re-seating travellers over all the routes found (scheduler.seating).
+    seating_share: float = 0.1
     search: SearchParams = field(default_factory=SearchParams)
 
 
@@ -79,6 +83,16 @@ class _Task:
     pickup_places: tuple[Place, ...]
     factory: Factory
     penalty_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class _StopSpec:
+    """What a stop's timetable depends on: where, what happens there, and when it may start."""
+
+    place: Place
+    kind: str
+    boarders: int
+    windows: tuple[tuple[int, int], ...]
 
 
 @dataclass
@@ -171,6 +185,7 @@ class _Planner:
         for model, solution in zip(models, solutions, strict=True):
             buses.extend(self._area_buses(model, solution))
         buses = self._drop_underfilled(buses, by_area)
+        buses, seating_saving_cny = self._reseat(buses, parties, usable, started)
         buses.sort(key=lambda b: (b.area, b.stops[0].arrival_s, b.stops[0].place_id, b.stops[-1].place_id))
         buses = [_renumber(b, self.problem.date.strftime("%m%d"), i + 1) for i, b in enumerate(buses)]
 
@@ -184,6 +199,7 @@ class _Planner:
                 "solve_s": round(time.monotonic() - started, 2),
                 "areas": len(models),
                 "direct_buses": len(direct_buses),
+                "seating_saving_cny": seating_saving_cny,
                 "time_limit_s": self.params.time_limit_s,
             },
         )
@@ -364,10 +380,14 @@ class _Planner:
         """Solve the areas on ``workers`` processes, each with a share of the remaining time."""
         if not models:
             return []
-        # Keep time for assembling the plan afterwards (about 60 us per traveller) and for each
-        # model's overshoot of its own limit.
+        # Keep time for re-seating and assembling the plan afterwards, and for each model's overshoot of its
+        # own limit.
         workers = max(1, min(self.params.workers, len(models)))
-        reserve_s = 0.3 + 6e-5 * len(self.problem.travellers) + 0.15 * len(models) / workers
+        reserve_s = (
+            self._assembly_reserve_s()
+            + 0.15 * len(models) / workers
+            + self.params.seating_share * self.params.time_limit_s
+        )
         left = max(0.2, self.params.time_limit_s - (time.monotonic() - started) - reserve_s)
         sizes = [len(m.instance.requests) for m in models]
         budgets = split_time_budget(sizes, workers, left)
@@ -393,6 +413,223 @@ class _Planner:
                     f"pooling {len(models)} areas: {finished} done",
                 )
             return [f.result() for f in sorted(futures, key=lambda f: futures[f])]
+
+    def _assembly_reserve_s(self) -> float:
+        """Time kept for assembling the plan at the end (about 60 us per traveller)."""
+        return 0.3 + 6e-5 * len(self.problem.travellers)
+
+    # ----------------------------------------------------------------- re-seating
+    def _reseat(
+        self, buses: list[Bus], parties: list[Party], fleet: list[BusType], started: float
+    ) -> tuple[list[Bus], float]:
+        """Move travellers between the day's routes, re-size or cancel coaches, where that lowers the day's cost.
+
+        Each area part was routed on its own and in bundles of travellers; with all routes known, one small
+        integer problem (``scheduler.seating``) can fill a half-empty coach from a neighbouring route, give a
+        route the coach that fits, or cancel one whose riders fit elsewhere. Routes keep their stops (a stop left
+        with nobody to board or alight is skipped). Returns the buses and the saving in CNY.
+        """
+        time_limit_s = self.params.time_limit_s - (time.monotonic() - started) - self._assembly_reserve_s()
+        if not buses or time_limit_s <= 0:
+            return buses, 0.0
+        party_of = {t: p for p in parties for t in p.traveller_ids}
+        routes, forward, room_s = [], [], []
+        for bus in buses:
+            empty = tuple(replace(stop, board=(), alight=()) for stop in bus.stops)
+            prices = tuple(round(self._price_bus(b, empty, bus.area).cost * FEN) for b in fleet)
+            specs = [self._stop_spec(stop, party_of) for stop in bus.stops]
+            times = self._forward_times(specs)
+            extra = 0 if times is None else self._extra_riders(bus, specs, times)
+            coach = next(k for k, b in enumerate(fleet) if b.vehicle_type == bus.vehicle_type)
+            routes.append(SeatRoute(prices, bus.load + extra, coach))
+            forward.append(times)
+            room_s.append(extra * self.rules.boarding_seconds_per_person)
+        route_of = {t: r for r, bus in enumerate(buses) for t in bus.traveller_ids}
+        units, members, stops_of = self._rider_units(buses, parties, route_of, forward, room_s)
+        problem = SeatingProblem(
+            tuple(routes), tuple(units), tuple(b.seats for b in fleet), tuple(b.count for b in fleet),
+            self.rules.charter_min_group,
+        )  # fmt: skip
+        self.report(0.96, f"re-seating travellers over {len(buses)} routes")
+        seating = solve_seating(problem, time_limit_s, self.params.workers)
+        if seating.saving <= 0:
+            return buses, 0.0
+        boards, alights = _riders_at_stops(len(buses), seating.riding, members, stops_of, route_of)
+        new_buses = []
+        for r, bus in enumerate(buses):
+            k = seating.coach[r]
+            if k is not None:
+                stops = [
+                    replace(stop, board=tuple(boards[r][i]), alight=tuple(alights[r][i]))
+                    for i, stop in enumerate(bus.stops)
+                    if boards[r][i] or alights[r][i]
+                ]
+                seated = self._seated_bus(bus, fleet[k], stops, party_of)
+                if seated is None:  # a timetable the model's margins did not foresee: keep the day as it was
+                    return buses, 0.0
+                new_buses.append(seated)
+
+        before = {t for bus in buses for t in bus.traveller_ids}
+        after = {t for bus in new_buses for t in bus.traveller_ids}
+        self.fallback = [f for f in self.fallback if f.traveller_id not in after]
+        left_off: dict[str, dict[str, Party]] = defaultdict(dict)
+        for bus in buses:
+            for t in bus.traveller_ids:
+                if t not in after:
+                    left_off[bus.area][party_of[t].traveller_ids[0]] = party_of[t]
+        for area, left in left_off.items():
+            self._fall_back(tuple(left.values()), area, "pool")
+        saving = sum(b.cost for b in buses) - sum(b.cost for b in new_buses)
+        saving += sum(self.fallback_cost(party_of[t]) for t in after - before)
+        saving -= sum(self.fallback_cost(party_of[t]) for t in before - after)
+        return new_buses, round(saving, 2)
+
+    def _rider_units(
+        self,
+        buses: list[Bus],
+        parties: list[Party],
+        route_of: dict[str, int],
+        forward: list[list[int] | None],
+        room_s: list[float],
+    ) -> tuple[list[RiderUnit], list[list[str]], list[dict[int, tuple[int, int]]]]:
+        """The seating problem's units: each registered group (or part of one), and the people travelling alone
+        on each flow. Returns the units, their travellers, and per unit the (boarding, alighting) stop on each
+        route it may ride: one passing its township or assembly point and then its factory, in time for its gate
+        even with the route's timetable full."""
+        passing: dict[tuple[str, str], dict[int, tuple[int, int]]] = defaultdict(dict)
+        for r, bus in enumerate(buses):
+            for i, pickup in enumerate(bus.stops):
+                for j in range(i + 1, len(bus.stops)):
+                    if pickup.kind == "pickup" and bus.stops[j].kind == "dropoff":
+                        passing[(pickup.place_id, bus.stops[j].place_id)].setdefault(r, (i, j))
+        stops_of_traveller: dict[str, tuple[int, int]] = {}
+        for bus in buses:
+            board = {t: i for i, stop in enumerate(bus.stops) for t in stop.board}
+            for j, stop in enumerate(bus.stops):
+                for t in stop.alight:
+                    stops_of_traveller[t] = (board[t], j)
+        alone: dict[tuple, list[Party]] = defaultdict(list)
+        together: list[list[Party]] = []
+        for party in parties:
+            if party.group_id:
+                together.append([party])
+            else:
+                alone[party.flow].append(party)
+        units, members, stops_of = [], [], []
+        for unit_parties in [*together, *alone.values()]:
+            first = unit_parties[0]
+            ids = sorted(t for p in unit_parties for t in p.traveller_ids)
+            riding = Counter(route_of[t] for t in ids if t in route_of)
+            factory = self.factories[first.factory_id]
+            windows = self.delivery_windows(factory, first.arrive_by)
+            point = self.problem.assembly_point_of(first.township_id)
+            boarding: list[tuple[Place, int]] = [(self.townships[first.township_id], 0)]
+            if point is not None:
+                boarding.append((point, round(point.shuttle_cost_per_person * FEN)))
+            # Riders who stay on their route keep their stops, so that its timetable holds.
+            extra_at = {place.place_id: extra for place, extra in boarding}
+            options: dict[int, tuple[int, tuple[int, int]]] = {}
+            for r in riding:
+                i, j = next(stops_of_traveller[t] for t in ids if route_of.get(t) == r)
+                options[r] = (extra_at[buses[r].stops[i].place_id], (i, j))
+            for place, extra in boarding:
+                for r, (i, j) in passing[(place.place_id, factory.place_id)].items():
+                    times = forward[r]
+                    if r in riding or times is None:
+                        continue
+                    if not any(a <= times[j] and times[j] + room_s[r] <= b for a, b in windows):
+                        continue
+                    if r not in options or extra < options[r][0]:
+                        options[r] = (extra, (i, j))
+            per_person = self.fallback_cost(first) * FEN if self.rules.price_alternatives else MUST_SERVE_PENALTY_FEN
+            units.append(
+                RiderUnit(
+                    len(ids),
+                    bool(first.group_id),
+                    round(per_person),
+                    tuple((r, extra) for r, (extra, _) in sorted(options.items())),
+                    tuple(sorted(riding.items())),
+                )
+            )
+            members.append(ids)
+            stops_of.append({r: stops for r, (_, stops) in options.items()})
+        return units, members, stops_of
+
+    def _seated_bus(self, bus: Bus, bus_type: BusType, stops: list[Stop], party_of: dict[str, Party]) -> Bus | None:
+        """The route with its new riders and coach, timed and priced again; the bus itself when nothing changed."""
+        same = bus_type.vehicle_type == bus.vehicle_type and len(stops) == len(bus.stops)
+        same = same and all(
+            set(new.board) == set(old.board) and set(new.alight) == set(old.alight)
+            for new, old in zip(stops, bus.stops, strict=False)
+        )
+        if same:
+            return bus
+        times = self._timetable([self._stop_spec(stop, party_of) for stop in stops])
+        if times is None:
+            return None
+        timed = tuple(replace(stop, arrival_s=a, departure_s=d) for stop, (a, d) in zip(stops, times, strict=True))
+        return self._price_bus(bus_type, timed, bus.area)
+
+    def _stop_spec(self, stop: Stop, party_of: dict[str, Party]) -> _StopSpec:
+        place = self._place(stop.place_id)
+        if stop.kind == "pickup":
+            return _StopSpec(place, "pickup", len(stop.board), ((self.rules.depart_from_s, DAY_S),))
+        assert isinstance(place, Factory)
+        arrive_by = min(party_of[t].arrive_by for t in stop.alight)
+        return _StopSpec(place, "dropoff", 0, self.delivery_windows(place, arrive_by))
+
+    def _dwell_s(self, spec: _StopSpec) -> int:
+        rules = self.rules
+        if spec.kind == "pickup":
+            return round(rules.boarding_minutes_per_stop * 60 + rules.boarding_seconds_per_person * spec.boarders)
+        return round(rules.alighting_minutes_per_stop * 60)
+
+    def _forward_times(self, specs: list[_StopSpec]) -> list[int] | None:
+        """Earliest service start at each stop, from the first stop's opening; None when a gate is missed.
+        The same times as the routing model's: driving with rests, then boarding or alighting."""
+        times: list[int] = []
+        for i, spec in enumerate(specs):
+            if i == 0:
+                t = spec.windows[0][0]
+            else:
+                before = specs[i - 1]
+                t = times[-1] + self._dwell_s(before) + self.with_rests_s(self.leg(before.place, spec.place).drive_s)
+            start = next((max(t, a) for a, b in spec.windows if t <= b), None)
+            if start is None:
+                return None
+            times.append(start)
+        return times
+
+    def _timetable(self, specs: list[_StopSpec]) -> list[tuple[int, int]] | None:
+        """(arrival, departure) at each stop: the earliest times, then each stop as late as the next allows, so
+        that nobody waits on board; None when a gate is missed or the ride is longer than the rules allow."""
+        times = self._forward_times(specs)
+        if times is None:
+            return None
+        for i in range(len(specs) - 2, -1, -1):
+            spec = specs[i]
+            drive_s = self.with_rests_s(self.leg(spec.place, specs[i + 1].place).drive_s)
+            latest = times[i + 1] - drive_s - self._dwell_s(spec)
+            for a, b in spec.windows:
+                if a <= latest:
+                    times[i] = max(times[i], min(b, latest))
+        if times[-1] - times[0] > self.rules.max_ride_hours * 3600:
+            return None
+        return [(t, t + self._dwell_s(spec)) for t, spec in zip(times, specs, strict=True)]
+
+    def _extra_riders(self, bus: Bus, specs: list[_StopSpec], forward: list[int]) -> int:
+        """How many more riders the route's timetable could board. Each one delays every later stop by at most
+        their boarding time and lengthens the ride by at most twice that (the first stop may then start
+        earlier): the gates must still be met and the ride kept within the rules."""
+        per_person = self.rules.boarding_seconds_per_person
+        largest = max(b.seats for b in self.problem.fleet)
+        if per_person <= 0:
+            return max(0, largest - bus.load)
+        ride_s = bus.stops[-1].arrival_s - bus.stops[0].arrival_s
+        room_s = [(self.rules.max_ride_hours * 3600 - ride_s) / 2]
+        for spec, t in zip(specs, forward, strict=True):
+            room_s.append(next((b - t for a, b in spec.windows if a <= t <= b), 0))
+        return max(0, min(largest - bus.load, math.floor(min(room_s) / per_person)))
 
     # ----------------------------------------------------------------- plan assembly
     def _direct_bus(self, direct: DirectBus) -> Bus | None:
@@ -602,6 +839,29 @@ def _who(party: Party) -> str:
     if party.group_id:
         return f"group of {party.group_size}"
     return "traveller travelling alone"
+
+
+def _riders_at_stops(
+    n_routes: int,
+    riding: tuple[tuple[tuple[int, int], ...], ...],
+    members: list[list[str]],
+    stops_of: list[dict[int, tuple[int, int]]],
+    route_of: dict[str, int],
+) -> tuple[list[dict[int, list[str]]], list[dict[int, list[str]]]]:
+    """Who boards and who alights at each stop of each route, from how many of each unit ride where; everyone
+    who stays on their route keeps their seat, and the others move."""
+    boards: list[dict[int, list[str]]] = [defaultdict(list) for _ in range(n_routes)]
+    alights: list[dict[int, list[str]]] = [defaultdict(list) for _ in range(n_routes)]
+    for u, rides in enumerate(riding):
+        kept = {r: [t for t in members[u] if route_of.get(t) == r][:n] for r, n in rides}
+        staying = {t for ids in kept.values() for t in ids}
+        movers = iter(t for t in members[u] if t not in staying)
+        for r, n in rides:
+            riders = kept[r] + [next(movers) for _ in range(n - len(kept[r]))]
+            board_stop, alight_stop = stops_of[u][r]
+            boards[r][board_stop].extend(riders)
+            alights[r][alight_stop].extend(riders)
+    return boards, alights
 
 
 def _renumber(bus: Bus, prefix: str, number: int) -> Bus:
