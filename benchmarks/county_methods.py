@@ -60,7 +60,8 @@ def run_fanggang(day: CountyDay, time_limit_s: float) -> MethodResult:
 
     started = time.monotonic()
     plan = solve(day.problem, SolveParams(time_limit_s=time_limit_s))
-    return MethodResult(plan, time.monotonic() - started, f"areas={plan.stats.get('areas')}")
+    notes = f"areas={plan.stats.get('areas')}; re-seating saved {plan.stats.get('seating_saving_cny')} CNY"
+    return MethodResult(plan, time.monotonic() - started, notes)
 
 
 # ---------------------------------------------------------------------- baseline
