@@ -28,7 +28,7 @@ METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
 _READ_ROUTES_S = 5.0
 # CP-SAT's workers for the seating problem, in the order a worker count takes them. Its default portfolio at
 # one or two workers leaves out the LP-based workers, which on county days found most of the saving (measured
-# on a 20,000-traveller day: 3 s with these two saved 40,000 CNY, the default two 20,000).
+# on the routes of a 20,000-traveller day: these two saved 40,353 CNY in 3 s, the default two 20,482 in 6 s).
 _SEATING_SUBSOLVERS = ("max_lp", "reduced_costs", "default_lp", "quick_restart")
 
 

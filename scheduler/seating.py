@@ -9,6 +9,7 @@ solves it. Nothing here knows about buses or townships: money is in integer unit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -65,7 +66,9 @@ class Seating:
     saving: int  # against the seating the problem started from
 
 
-def seating_cost(problem: SeatingProblem, coach: tuple[int | None, ...], riding) -> int:
+def seating_cost(
+    problem: SeatingProblem, coach: tuple[int | None, ...], riding: Sequence[tuple[tuple[int, int], ...]]
+) -> int:
     """Coaches, extra costs per rider, and everyone left off at their unit's cost."""
     total = sum(route.price[k] or 0 for route, k in zip(problem.routes, coach, strict=True) if k is not None)
     for unit, rides in zip(problem.units, riding, strict=True):
