@@ -47,7 +47,7 @@ class SolveParams:
     # Larger destination areas are cut into compact parts of at most this many routing tasks.
     max_tasks_per_model: int = 250
     # Share of the time limit kept for re-seating travellers over all the routes found (scheduler.seating).
-    seating_share: float = 0.1
+    seating_share: float = 0.2
     search: SearchParams = field(default_factory=SearchParams)
 
 
