@@ -16,14 +16,10 @@ from sqlmodel import Session, col, select
 
 from api import models as m
 from scheduler import model as sm
+from scheduler.clock import format_clock, parse_clock
 from scheduler.policy import PolicyRules, policy_from_dict
-from scheduler.validation import parse_clock
 
 POLICY_KEY = "policy"
-
-
-def format_clock(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
 # --------------------------------------------------------------------------------------------- rows -> scheduler

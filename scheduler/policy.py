@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from scheduler.clock import parse_clock
+
 
 class InvalidPolicy(ValueError):
     """policy.toml names an unknown setting or gives a value of the wrong kind."""
@@ -102,11 +104,14 @@ class PolicyRules:
             raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
         if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
             raise InvalidPolicy("Expected max_ride_hours and max_continuous_drive_hours > 0.")
-        parse_clock(self.depart_from)
+        if parse_clock(self.depart_from) is None:
+            raise InvalidPolicy(f"Expected depart_from as HH:MM between 00:00 and 24:00, got {self.depart_from!r}.")
 
     @property
     def depart_from_s(self) -> int:
-        return parse_clock(self.depart_from)
+        seconds = parse_clock(self.depart_from)
+        assert seconds is not None  # checked on construction
+        return seconds
 
     def subsidy_for(self, factory_province: str, factory_in_county: bool) -> float:
         """One-off subsidy for a registered-poor worker placed at a factory by organised transfer."""
@@ -129,18 +134,6 @@ class PolicyRules:
             "subsidy_in_province": self.subsidy_in_province,
             "subsidy_out_of_province": self.subsidy_out_of_province,
         }
-
-
-def parse_clock(text: str) -> int:
-    """'HH:MM' -> seconds after midnight."""
-    try:
-        hours, minutes = text.strip().split(":")
-        h, m = int(hours), int(minutes)
-    except (ValueError, AttributeError):
-        raise InvalidPolicy(f"Expected a time as HH:MM, got {text!r}.") from None
-    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
-        raise InvalidPolicy(f"Expected a time between 00:00 and 24:00, got {text!r}.")
-    return h * 3600 + m * 60
 
 
 def load_policy(path: Path | None) -> PolicyRules:

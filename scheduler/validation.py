@@ -22,6 +22,7 @@ from typing import TypeVar
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from scheduler.clock import parse_clock
 from scheduler.model import BusType, Factory, Township, Traveller
 
 TOWNSHIPS_FILE = "townships.csv"
@@ -111,7 +112,6 @@ _DATE_RE = re.compile(
     # Excel's CSV export writes a date cell as "2026/2/20 0:00"; accept a midnight time.
     r"(?:[ T]+0?0:00(?::00)?)?"
 )
-_CLOCK_RE = re.compile(r"(\d{1,2})[:：](\d{2})(?:[:：]00)?")
 _ID_FORM_RE = re.compile(r"[0-9]{17}[0-9X]")
 # "3.60731E+17": an ID number that Excel turned into a number and rounded.
 _EXCEL_NUMBER_RE = re.compile(r"\d(?:\.\d*)?e\+?\d+", re.IGNORECASE)
@@ -138,17 +138,6 @@ def parse_date(text: str) -> dt.date | None:
         return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
-
-
-def parse_clock(text: str) -> int | None:
-    """Parse HH:MM (H:MM, a full-width colon and 24:00 allowed) into seconds after midnight, or None."""
-    match = _CLOCK_RE.fullmatch(text.strip())
-    if match is None:
-        return None
-    hours, minutes = int(match[1]), int(match[2])
-    if minutes >= 60 or hours * 60 + minutes > 24 * 60:
-        return None
-    return hours * 3600 + minutes * 60
 
 
 def normalise_phone(text: str) -> str | None:
