@@ -14,7 +14,7 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scheduler.areas import cluster_factories
@@ -26,6 +26,15 @@ from scheduler.scenario import load_scenario
 from scheduler.travel import GeodesicTravel, Leg
 
 DAY_S = 24 * 3600
+# The sentence of an unplaced line names the gate and the journey; the benchmark does not time them.
+_UNREACHED = {
+    "mode": "unplaced",
+    "city": "",
+    "gate_until": "",
+    "report_date": "",
+    "depart_from": "",
+    "journey_hours": 0.0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,19 +146,17 @@ class CountyDay:
 
     def pooled_areas(self, pooled: list[Party], fleet_left: dict[str, int]) -> list[PooledArea]:
         """The pooled parties per destination area, as bundled tasks, with the coaches each area may use."""
-        from scheduler.solve import allocate_fleet  # imports ortools, which clashes with highspy in one process
+        from scheduler.budget import allocate_fleet  # imports ortools, which clashes with highspy in one process
 
         by_area: dict[str, list[Party]] = defaultdict(list)
         for party in pooled:
             by_area[self.area_of[party.factory_id]].append(party)
-        allocation = allocate_fleet(
+        allocation, _short = allocate_fleet(
             {a: sum(p.size for p in ps) for a, ps in by_area.items()},
             self.usable,
             dict(fleet_left),
             self.rules.charter_min_group,
         )
-        if isinstance(allocation, tuple):  # newer planners also return the areas the fleet fell short for
-            allocation = allocation[0]
         return [PooledArea(a, bundle_for_pooling(by_area[a]), allocation[a]) for a in sorted(by_area)]
 
     def area_needs_second_driver(self, factory_ids: Iterable[str]) -> bool:
@@ -255,12 +262,30 @@ class CountyDay:
             [(first.township_id, "pickup", riders), (first.factory_id, "dropoff", riders)],
         )
 
-    def fallback_for(self, parties: Iterable[Party], reason: str) -> list[Fallback]:
+    def fallback_for(self, parties: Iterable[Party], cause: str = "no_seat") -> list[Fallback]:
+        """The rule's fallback for parties no bus took, priced here; ``cause`` as the planner names it."""
         out = []
+        flows = Counter((t.township_id, t.factory_id) for t in self.problem.travellers)
         for party in parties:
             mode = self.rules.fallback_mode(party.group_size)
             cost = round(self.fallback_per_person(party.township_id, party.factory_id), 2)
-            out.extend(Fallback(t, mode, reason, cost) for t in party.traveller_ids)
+            flow = flows[(party.township_id, party.factory_id)]
+            params = {
+                "township": self.townships[party.township_id].name,
+                "factory": self.factories[party.factory_id].name,
+                "area": self.area_of.get(party.factory_id, ""),
+                "size": party.size,
+                "group_size": party.group_size,
+                "flow_size": flow,
+                "mode": mode,
+                "per_person": cost,
+                "threshold": self.rules.charter_min_group,
+                "priced": self.rules.price_alternatives,
+                "max_pickup_stops": self.rules.max_pickup_stops,
+                "max_dropoff_stops": self.rules.max_dropoff_stops,
+            }
+            cause = "small_flow" if flow < self.rules.charter_min_group else cause
+            out.extend(Fallback(t, mode, cause, params, cost) for t in party.traveller_ids)
         return out
 
     def subsidies(self) -> dict[str, float]:
@@ -277,9 +302,8 @@ class CountyDay:
     def plan(self, buses: list[Bus], fallback: list[Fallback], stats: dict | None = None) -> Plan:
         """A plan: the given buses and fallback, the unreachable unplaced, the same subsidies for everyone."""
         unplaced = [
-            Fallback(t, "unplaced", "cannot reach the gate by the report date", 0.0)
-            for p in self.unreachable
-            for t in p.traveller_ids
+            replace(line, mode="unplaced", cause="timetable", params=line.params | _UNREACHED, est_cost=0.0)
+            for line in self.fallback_for(self.unreachable)
         ]
         buses = [Bus(f"B{i + 1:04d}", *_bus_fields(b)[1:]) for i, b in enumerate(buses)]
         return Plan(self.problem.date, tuple(buses), tuple(fallback + unplaced), self.subsidies(), stats or {})

@@ -97,7 +97,7 @@ def run_baseline(day: CountyDay) -> MethodResult:
                 day.make_bus(bus_type, day.area_of[key[1]], [(key[0], "pickup", ids), (key[1], "dropoff", ids)])
             )
             pool = rest
-        fallback.extend(day.fallback_for(pool, "baseline: flow below the charter threshold"))
+        fallback.extend(day.fallback_for(pool))
     return MethodResult(day.plan(buses, fallback), time.monotonic() - started)
 
 
@@ -195,7 +195,7 @@ def run_peer(day: CountyDay, peer: str, time_limit_s: float) -> MethodResult:
             carried.update(tasks)
         for k, task in enumerate(area.tasks):
             if k not in carried:
-                fallback.extend(day.fallback_for(task, f"{peer}: not on a bus"))
+                fallback.extend(day.fallback_for(task))
     wall = time.monotonic() - started
     notes = f"areas={len(areas)}; buses dropped after solving (below threshold or dearer than fallback)={dropped}"
     return MethodResult(day.plan(buses, fallback), wall, notes)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scheduler.messages import Message
 from scheduler.output import summary_lines, write_plan
 from scheduler.plan import Plan
 from scheduler.scenario import load_scenario
@@ -91,8 +92,8 @@ def _run(
     ) as progress:
         task = progress.add_task("planning", total=1.0)
 
-        def on_progress(share: float, message: str) -> None:
-            progress.update(task, completed=share, description=message)
+        def on_progress(share: float, message: Message) -> None:
+            progress.update(task, completed=share, description=message.zh)
 
         plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
     write_plan(plan, problem, out)

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from scheduler.pdp import NodeKind, PdpInstance
+from scheduler.timetable import fit_times
 
 
 @dataclass
@@ -199,35 +200,12 @@ def route_is_feasible(instance: PdpInstance, vehicle: int, route: tuple[int, ...
             previous = nodes[node].place
         if stops > limit:
             return False
-    schedule = earliest_schedule(instance, vehicle, route)
-    if schedule is None:
-        return False
-    if v.max_span is not None and route:
-        first_start = schedule[0] - instance.travel_time[v.start][route[0]]
-        end = schedule[-1] + instance.travel_time[route[-1]][v.end]
-        if end - first_start > v.max_span:
-            return False
-    return True
-
-
-def earliest_schedule(instance: PdpInstance, vehicle: int, route: tuple[int, ...] | list[int]) -> list[int] | None:
-    """Earliest service start at each node of ``route``, waiting where a window is not yet open."""
-    v = instance.vehicles[vehicle]
-    nodes = instance.nodes
-    t = nodes[v.start].windows[0][0]
-    previous = v.start
-    times = []
-    for node in route:
-        t += instance.travel_time[previous][node]
-        for start, end in nodes[node].windows:
-            if t <= end:
-                t = max(t, start)
-                break
-        else:
-            return None
-        times.append(t)
-        previous = node
-    end_time = t + instance.travel_time[previous][v.end] if route else t
-    if end_time > nodes[v.end].windows[-1][1]:
-        return None
-    return times
+    if not route:
+        return True
+    transits = [instance.travel_time[a][b] for a, b in itertools.pairwise([v.start, *route])]
+    windows = [nodes[node].windows for node in route]
+    back = instance.travel_time[route[-1]][v.end]
+    # The vehicle's span runs from leaving its start to reaching its end.
+    span = None if v.max_span is None else v.max_span - transits[0] - back
+    times = fit_times(nodes[v.start].windows[0][0], transits, windows, span)
+    return times is not None and times[-1] + back <= nodes[v.end].windows[-1][1]

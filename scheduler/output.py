@@ -9,8 +9,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from scheduler.clock import format_moment
 from scheduler.model import Problem
-from scheduler.plan import Plan, format_clock
+from scheduler.plan import Plan
 
 MANIFEST_COLUMNS = [
     "座位 seat",
@@ -54,7 +55,7 @@ def manifest_rows(plan: Plan, problem: Problem, bus_id: str, mask: bool = True) 
                     "id_number": mask_id_number(person.id_number) if mask else person.id_number,
                     "phone": person.phone,
                     "boards_at": stop.place_name,
-                    "boards_time": format_clock(plan.date, stop.arrival_s),
+                    "board_time": format_moment(plan.date, stop.arrival_s),
                     "alights_at": alights_at[tid],
                 }
             )
@@ -113,8 +114,8 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
                     b.seats,
                     b.load,
                     b.area,
-                    format_clock(plan.date, b.stops[0].arrival_s),
-                    format_clock(plan.date, b.stops[-1].arrival_s),
+                    format_moment(plan.date, b.stops[0].arrival_s),
+                    format_moment(plan.date, b.stops[-1].arrival_s),
                     round(b.distance_km, 1),
                     round(b.drive_hours, 2),
                     b.drivers,
@@ -125,11 +126,14 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
             )
     with (folder / "fallback.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["traveller_id", "name", "township", "factory", "mode", "est_cost", "reason"])
+        writer.writerow(
+            ["traveller_id", "name", "township", "factory", "mode", "est_cost", "cause", "reason_zh", "reason"]
+        )
         for f in plan.fallback:
             t = names[f.traveller_id]
+            township, factory = places[t.township_id], places[t.factory_id]
             writer.writerow(
-                [f.traveller_id, t.name, places[t.township_id], places[t.factory_id], f.mode, f.est_cost, f.reason]
+                [f.traveller_id, t.name, township, factory, f.mode, f.est_cost, f.cause, f.reason_zh, f.reason]
             )
     manifests = folder / "manifests"
     manifests.mkdir()

@@ -1,4 +1,9 @@
-"""A day's plan: buses with their stops, the fallback list, and the totals by payer."""
+"""A day's plan: buses with their stops, the fallback list, and the totals by payer.
+
+``Plan.to_dict`` gives the plan.json shape (its field names are a public contract) and ``Plan.from_dict`` reads
+it back: ``Plan.from_dict(plan.to_dict()) == plan``. Values are rounded where they are made (a bus's price to
+the fen, its distance to 0.1 km), never on the way out, so nothing is lost in between.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from scheduler.clock import format_moment, parse_moment
+from scheduler.messages import FALLBACK_CAUSES, Message
+
 FALLBACK_MODES = ("township_transport", "free_ticket", "unplaced")
+STOP_KINDS = ("pickup", "dropoff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,12 @@ class Stop:
     board: tuple[str, ...] = ()
     alight: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.kind not in STOP_KINDS:
+            raise ValueError(f"Expected stop kind in {STOP_KINDS}, got {self.kind!r}.")
+        if self.departure_s < self.arrival_s:
+            raise ValueError(f"Expected departure at or after arrival at {self.place_id}.")
+
 
 @dataclass(frozen=True, slots=True)
 class Bus:
@@ -30,7 +45,7 @@ class Bus:
     seats: int
     area: str
     stops: tuple[Stop, ...]
-    distance_km: float
+    distance_km: float  # depot, every stop, back to the depot
     drive_hours: float  # one-way driving, depot to last drop-off, without rests
     drivers: int
     cost: float  # CNY: fixed + per km (with the priced empty return) + second driver + shuttles
@@ -46,16 +61,35 @@ class Bus:
 
 @dataclass(frozen=True, slots=True)
 class Fallback:
-    """A traveller who does not ride a chartered bus, how they travel instead, and why."""
+    """A traveller who does not ride a chartered bus, how they travel instead, and why.
+
+    ``cause`` (one of ``scheduler.messages.FALLBACK_CAUSES``) and ``params`` are the reason as data; ``reason``
+    and ``reason_zh`` are its sentences.
+    """
 
     traveller_id: str
     mode: str
-    reason: str
+    cause: str
+    params: dict[str, Any]
     est_cost: float  # CNY per person, what the rule pays at most
 
     def __post_init__(self) -> None:
         if self.mode not in FALLBACK_MODES:
             raise ValueError(f"Expected mode in {FALLBACK_MODES}, got {self.mode!r}.")
+        if self.cause not in FALLBACK_CAUSES:
+            raise ValueError(f"Expected cause in {FALLBACK_CAUSES}, got {self.cause!r}.")
+
+    @property
+    def message(self) -> Message:
+        return Message(self.cause, self.params)
+
+    @property
+    def reason(self) -> str:
+        return self.message.en
+
+    @property
+    def reason_zh(self) -> str:
+        return self.message.zh
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +136,7 @@ class Plan:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan.json shape (field names are a public contract)."""
+        """The plan.json shape (field names are a public contract; ``totals`` and ``load`` are derived)."""
         totals = self.totals
         return {
             "date": self.date.isoformat(),
@@ -113,17 +147,17 @@ class Plan:
                     "seats": b.seats,
                     "load": b.load,
                     "area": b.area,
-                    "distance_km": round(b.distance_km, 1),
-                    "drive_hours": round(b.drive_hours, 2),
+                    "distance_km": b.distance_km,
+                    "drive_hours": b.drive_hours,
                     "drivers": b.drivers,
-                    "cost": round(b.cost, 2),
+                    "cost": b.cost,
                     "stops": [
                         {
                             "place_id": s.place_id,
                             "place_name": s.place_name,
                             "kind": s.kind,
-                            "arrival": format_clock(self.date, s.arrival_s),
-                            "departure": format_clock(self.date, s.departure_s),
+                            "arrival": format_moment(self.date, s.arrival_s),
+                            "departure": format_moment(self.date, s.departure_s),
                             "board": list(s.board),
                             "alight": list(s.alight),
                         }
@@ -133,7 +167,15 @@ class Plan:
                 for b in self.buses
             ],
             "fallback": [
-                {"traveller_id": f.traveller_id, "mode": f.mode, "reason": f.reason, "est_cost": round(f.est_cost, 2)}
+                {
+                    "traveller_id": f.traveller_id,
+                    "mode": f.mode,
+                    "cause": f.cause,
+                    "params": f.params,
+                    "reason": f.reason,
+                    "reason_zh": f.reason_zh,
+                    "est_cost": f.est_cost,
+                }
                 for f in self.fallback
             ],
             "subsidies": [{"traveller_id": t, "amount": a} for t, a in sorted(self.subsidies.items())],
@@ -152,14 +194,56 @@ class Plan:
             "stats": self.stats,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """Read the plan.json shape back (derived fields, ``totals``, ``load`` and the reason texts, are
+        ignored: they follow from the rest).
+
+        Raises:
+            ValueError: a field is missing or of the wrong kind, naming it.
+        """
+        try:
+            day = dt.date.fromisoformat(data["date"])
+            buses = tuple(
+                Bus(
+                    str(b["bus_id"]),
+                    str(b["vehicle_type"]),
+                    int(b["seats"]),
+                    str(b["area"]),
+                    tuple(
+                        Stop(
+                            str(s["place_id"]),
+                            str(s["place_name"]),
+                            str(s["kind"]),
+                            parse_moment(day, s["arrival"]),
+                            parse_moment(day, s["departure"]),
+                            tuple(str(t) for t in s["board"]),
+                            tuple(str(t) for t in s["alight"]),
+                        )
+                        for s in b["stops"]
+                    ),
+                    float(b["distance_km"]),
+                    float(b["drive_hours"]),
+                    int(b["drivers"]),
+                    float(b["cost"]),
+                )
+                for b in data["buses"]
+            )
+            fallback = tuple(
+                Fallback(
+                    str(f["traveller_id"]), str(f["mode"]), str(f["cause"]), dict(f["params"]), float(f["est_cost"])
+                )
+                for f in data["fallback"]
+            )
+            subsidies = {str(s["traveller_id"]): float(s["amount"]) for s in data["subsidies"]}
+            return cls(day, buses, fallback, subsidies, dict(data.get("stats", {})))
+        except KeyError as err:
+            raise ValueError(f"Expected a plan with field {err.args[0]!r}.") from None
+        except (TypeError, AttributeError) as err:
+            raise ValueError(f"Expected the plan.json shape: {err}.") from None
+
     def modes(self) -> Counter[str]:
         """Travellers by how they travel: "bus" or a fallback mode."""
         counts: Counter[str] = Counter({"bus": sum(b.load for b in self.buses)})
         counts.update(f.mode for f in self.fallback)
         return counts
-
-
-def format_clock(day: dt.date, seconds: int) -> str:
-    """Seconds after midnight of ``day`` -> ISO local date-time (may fall on a later day)."""
-    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(seconds))
-    return moment.isoformat(timespec="minutes")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,16 +48,12 @@ class SearchParams:
     gls_lambda: float | None = None
 
 
-ProgressCallback = Callable[[float, int], None]
-
-
-def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: ProgressCallback | None = None) -> PdpSolution:
+def solve_pdp(instance: PdpInstance, params: SearchParams) -> PdpSolution:
     """Solve a pickup-and-delivery instance.
 
     Args:
         instance: nodes, requests, vehicles and matrices.
         params: time limit and search strategy.
-        on_progress: called with (elapsed share of the time limit, objective) at each new solution.
 
     Returns:
         The best solution found; ``status`` is "no_solution" (every request unserved) when none was.
@@ -173,18 +168,14 @@ def solve_pdp(instance: PdpInstance, params: SearchParams, on_progress: Progress
         search.guided_local_search_lambda_coefficient = params.gls_lambda
     routing.CloseModelWithParameters(search)
 
-    best = {"objective": None}
+    if params.stop_at_objective is not None:
+        target = params.stop_at_objective
 
-    def report() -> None:
-        objective = routing.CostVar().Value()
-        best["objective"] = objective
-        if params.stop_at_objective is not None and objective <= params.stop_at_objective:
-            solver.FinishCurrentSearch()
-        if on_progress is not None:
-            share = min(1.0, (time.monotonic() - started) / max(params.time_limit_s, 1e-9))
-            on_progress(share, objective)
+        def stop_when_reached() -> None:
+            if routing.CostVar().Value() <= target:
+                solver.FinishCurrentSearch()
 
-    routing.AddAtSolutionCallback(report)
+        routing.AddAtSolutionCallback(stop_when_reached)
 
     initial = None
     if initial_routes is not None:
@@ -232,14 +223,6 @@ def _read_solution(
     unserved = tuple(i for i, r in enumerate(instance.requests) if r.delivery not in served)
     status = {7: "optimal", 6: "infeasible"}.get(routing.status(), "feasible")
     return PdpSolution(tuple(routes), unserved, assignment.ObjectiveValue(), status, {"wall_s": wall_s})
-
-
-def route_cost(instance: PdpInstance, vehicle: int, nodes: Sequence[int]) -> int:
-    """Fixed plus arc cost of one vehicle driving ``nodes`` between its start and end (for checks)."""
-    v = instance.vehicles[vehicle]
-    path = [v.start, *nodes, v.end]
-    matrix = instance.arc_costs[v.cost_class]
-    return v.fixed_cost + sum(matrix[a][b] for a, b in itertools.pairwise(path))
 
 
 def solve_seating(problem: SeatingProblem, time_limit_s: float, workers: int = 1) -> Seating:

@@ -96,6 +96,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
     import os
 
     from api.convert import build_problem
+    from scheduler.messages import Message
     from scheduler.output import manifest_rows
     from scheduler.solve import SolveParams, solve
 
@@ -116,7 +117,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             session.rollback()
         last = 0.0
 
-        def on_progress(share: float, message: str) -> None:
+        def on_progress(share: float, message: Message) -> None:
             nonlocal last
             now = time.monotonic()
             if now - last < PROGRESS_EVERY_S:
@@ -126,7 +127,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
                 s.execute(
                     update(m.PlanJob)
                     .where(m.PlanJob.id == job_id)
-                    .values(progress=round(min(max(share, 0.0), 0.99), 3), message=message[:500])
+                    .values(progress=round(min(max(share, 0.0), 0.99), 3), message=message.en[:500])
                 )
 
         plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)

@@ -105,7 +105,7 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
                     "seat": int(row["seat"]),
                     "ticket_code": code,
                     "boards_at": row["boards_at"],
-                    "board_time": row["boards_time"],
+                    "board_time": row["board_time"],
                     "alights_at": row["alights_at"],
                     "est_cost": None,
                     "fallback_reason": None,

@@ -1,0 +1,205 @@
+"""What the planner tells people, as data: a code and its figures, rendered in Chinese and in English.
+
+A fallback line, a progress report or an assumption the planner made carries a ``code`` and ``params``
+(plain JSON values); the sentences are rendered from them here and nowhere else, so pages and exports can
+show the Chinese one, and a program can act on the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Params = Mapping[str, Any]
+Text = Callable[[Params], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message to a person: ``code`` names what happened, ``params`` its figures."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in _TEXTS:
+            raise ValueError(f"Expected a known message code, got {self.code!r}.")
+
+    @property
+    def en(self) -> str:
+        return _TEXTS[self.code][0](self.params)
+
+    @property
+    def zh(self) -> str:
+        return _TEXTS[self.code][1](self.params)
+
+
+# ------------------------------------------------------------------------------------------ fallback reasons
+# Every fallback line's params: township, factory, area (names), size (the party), group_size (the registered
+# group, 1 alone), flow_size (everyone of the township-factory flow that day), mode, per_person (CNY),
+# threshold, priced (the cost rule applied: the party could have been left off because a seat cost more).
+
+
+def _who_en(p: Params) -> str:
+    if p["group_size"] > 1:
+        return f"group of {p['group_size']}"
+    if p["flow_size"] > 1:
+        return f"one of {p['flow_size']} travellers"
+    return "traveller travelling alone"
+
+
+def _who_zh(p: Params) -> str:
+    if p["group_size"] > 1:
+        return f"{p['group_size']}人同行小组"
+    if p["flow_size"] > 1:
+        return f"同线路{p['flow_size']}名旅客之一"
+    return "单独出行的旅客"
+
+
+def _payment_en(p: Params) -> str:
+    if p["mode"] == "township_transport":
+        return f"township transport, reimbursed up to {p['per_person']:.0f} CNY per person"
+    return f"free ticket, about {p['per_person']:.0f} CNY per person"
+
+
+def _payment_zh(p: Params) -> str:
+    if p["mode"] == "township_transport":
+        return f"由乡镇组织运送，凭票据报销，每人不超过{p['per_person']:.0f}元"
+    return f"发放免费车票，每人约{p['per_person']:.0f}元"
+
+
+def _fallback(why_en: Text, why_zh: Text, change_en: Text, change_zh: Text) -> tuple[Text, Text]:
+    """A fallback sentence: who, from where to where, why, what the rule pays, what would change it."""
+
+    def en(p: Params) -> str:
+        return f"{_who_en(p)} from {p['township']} to {p['factory']}: {why_en(p)}; {_payment_en(p)}. {change_en(p)}"
+
+    def zh(p: Params) -> str:
+        return f"{_who_zh(p)}（{p['township']}→{p['factory']}）：{why_zh(p)}；{_payment_zh(p)}。{change_zh(p)}"
+
+    return en, zh
+
+
+def _cheaper_en(p: Params) -> str:
+    return f" at a cost below the rule's {p['per_person']:.0f} CNY per person" if p["priced"] else ""
+
+
+def _cheaper_zh(p: Params) -> str:
+    return f"（每人成本低于规定的{p['per_person']:.0f}元）" if p["priced"] else ""
+
+
+def _stops_change_en(p: Params) -> str:
+    return (
+        f"It would change if more travellers from {p['township']} registered for {p['area']} on this date, or a "
+        f"stop limit (now {p['max_pickup_stops']} pickups, {p['max_dropoff_stops']} drop-offs) were raised."
+    )
+
+
+def _stops_change_zh(p: Params) -> str:
+    return (
+        f"若{p['township']}有更多人登记当天前往{p['area']}，或放宽停靠限制（现为上客{p['max_pickup_stops']}站、"
+        f"下客{p['max_dropoff_stops']}站），可改变这一安排。"
+    )
+
+
+def _timetable_en(p: Params) -> str:
+    return (
+        f"{_who_en(p)} from {p['township']} to {p['factory']}: no coach from the depot can reach {p['city']} by "
+        f"{p['gate_until']} on the report date {p['report_date']} (leaving at {p['depart_from']}, "
+        f"{p['journey_hours']:.1f} h on the road); no transport is arranged. Travel on an earlier date, or ask "
+        "the factory for a later report date."
+    )
+
+
+def _timetable_zh(p: Params) -> str:
+    return (
+        f"{_who_zh(p)}（{p['township']}→{p['factory']}）：即使{p['depart_from']}从车站发车，包车也无法在报到日"
+        f"{p['report_date']}的{p['gate_until']}前到达{p['city']}（路上约{p['journey_hours']:.1f}小时），未安排交通。"
+        "请改在更早的日期出行，或请企业推迟报到日期。"
+    )
+
+
+_FALLBACK_TEXTS = {
+    # The timetable, not the cost: even the first coach of the day misses the gate on the report date.
+    "timetable": (_timetable_en, _timetable_zh),
+    # Every coach the area could have is full or in use.
+    "fleet": _fallback(
+        lambda p: f"every coach the county's fleet could give to {p['area']} today is full or in use",
+        lambda p: f"今天县里可派往{p['area']}的包车已全部满员或在用",
+        lambda p: "It would change with more coaches in the charter contract, or on another date.",
+        lambda p: "增加包车合同中的车辆，或改在其他日期出发，可改变这一安排。",
+    ),
+    # The only bus that would take them stays below the threshold.
+    "underfilled": _fallback(
+        lambda p: (
+            f"the only bus that could take them would carry {p['bus_load']} travellers, below the charter "
+            f"threshold of {p['threshold']}"
+        ),
+        lambda p: f"唯一能接送他们的包车只有{p['bus_load']}人，低于包车起始人数{p['threshold']}人",
+        lambda p: f"It would change if {p['threshold'] - p['bus_load']} more travellers could join that bus.",
+        lambda p: f"若再有{p['threshold'] - p['bus_load']}人可同车，即可安排包车。",
+    ),
+    # A flow below the threshold that no bus could take in (within the stop limits, or cheaply enough).
+    "small_flow": _fallback(
+        lambda p: (
+            f"{p['flow_size']} travel from {p['township']} to {p['factory']} today, below the charter threshold "
+            f"of {p['threshold']}, and no bus within the stop limits has {p['size']} free seats{_cheaper_en(p)}"
+        ),
+        lambda p: (
+            f"今天{p['township']}到{p['factory']}只有{p['flow_size']}人，低于包车起始人数{p['threshold']}人，"
+            f"且停靠限制内没有包车还有{p['size']}个空座{_cheaper_zh(p)}"
+        ),
+        _stops_change_en,
+        _stops_change_zh,
+    ),
+    # A flow at or above the threshold left without a seat: priced off (cost rule) or no bus found room.
+    "no_seat": _fallback(
+        lambda p: (
+            f"{p['flow_size']} travel from {p['township']} to {p['factory']} today, and no bus within the stop "
+            f"limits has {p['size']} more free seats{_cheaper_en(p)}"
+        ),
+        lambda p: (
+            f"今天{p['township']}到{p['factory']}共{p['flow_size']}人，但停靠限制内没有包车还有{p['size']}个空座"
+            f"{_cheaper_zh(p)}"
+        ),
+        _stops_change_en,
+        _stops_change_zh,
+    ),
+}
+FALLBACK_CAUSES = tuple(_FALLBACK_TEXTS)
+
+
+# ------------------------------------------------------------------------------------------ progress and notes
+_OTHER_TEXTS: dict[str, tuple[Text, Text]] = {
+    "start": (
+        lambda p: f"{p['travellers']} travellers on {p['date']}",
+        lambda p: f"{p['date']}共{p['travellers']}名旅客",
+    ),
+    "direct": (
+        lambda p: f"{p['direct']} direct coaches; {p['pooled']} travellers to pool",
+        lambda p: f"直达包车{p['direct']}辆；{p['pooled']}名旅客待拼车",
+    ),
+    "areas": (
+        lambda p: f"{p['areas']} destination areas to pool",
+        lambda p: f"{p['areas']}个目的地片区待拼车",
+    ),
+    "pooling_area": (
+        lambda p: f"pooling area {p['area']}",
+        lambda p: f"正在为{p['area']}拼车",
+    ),
+    "pooling": (
+        lambda p: f"pooling {p['areas']} areas: {p['done']} done",
+        lambda p: f"{p['areas']}个片区拼车中：已完成{p['done']}个",
+    ),
+    "reseating": (
+        lambda p: f"re-seating travellers over {p['routes']} routes",
+        lambda p: f"正在{p['routes']}条线路间调整座位",
+    ),
+    "done": (
+        lambda p: f"{p['buses']} buses, {p['on_buses']} travellers on buses",
+        lambda p: f"包车{p['buses']}辆，乘车旅客{p['on_buses']}人",
+    ),
+}
+
+_TEXTS: dict[str, tuple[Text, Text]] = {**_FALLBACK_TEXTS, **_OTHER_TEXTS}
