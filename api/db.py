@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
@@ -58,14 +59,43 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the Alembic migrations in api/migrations to ``engine``'s database."""
     from alembic import command
+
+    _migrate(engine, lambda config: command.upgrade(config, revision))
+    log.info("database at revision %s", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo the Alembic migrations after ``revision``."""
+    from alembic import command
+
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, run: Callable[[Any], None]) -> None:
+    """Run ``run(alembic config)`` in one transaction. On SQLite, where altering a column copies its table,
+    foreign keys are off meanwhile (a table others refer to can then be dropped and renamed back) and checked
+    before the transaction commits."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    log.info("database at revision %s", revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if sqlite:
+            # Outside any transaction, or SQLite ignores it (the connection is in autocommit mode, see make_engine).
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                run(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def ensure_schema(engine: Engine, schema: str) -> None:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from api import models as m
+from api.convert import job_result, plan_traveller_ids, traveller_refs
 from api.deps import DispatcherDep, SessionDep
 from api.errors import not_found
+from api.schemas import PlanDocument
 from api.services.publishing import publish
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
+UNREADABLE = (
+    "the plan was stored by an earlier version of the service and cannot be shown; plan the date again",
+    "该计划由旧版本生成，无法显示，请重新生成计划",
+)
 
-def _public(job: m.PlanJob, with_plan: bool) -> m.PlanPublic:
+
+def _public(session: Session, job: m.PlanJob, with_plan: bool) -> m.PlanPublic:
     data = job.model_dump(exclude={"result", "worker_pid"})
-    plan = json.loads(job.result)["plan"] if with_plan and job.result else None
-    return m.PlanPublic(**data, plan=plan)
+    if not with_plan or job.result is None:
+        return m.PlanPublic(**data)
+    result = job_result(job)
+    if result is None:
+        return m.PlanPublic(**{**data, "error": UNREADABLE[0], "error_zh": UNREADABLE[1]})
+    plan = PlanDocument.model_validate(result.plan.to_dict())
+    refs = traveller_refs(session, plan_traveller_ids(result.plan))
+    return m.PlanPublic(**data, plan=plan, traveller_refs=refs)
 
 
 @router.post("", response_model=m.PlanPublic, status_code=202)
@@ -31,21 +43,23 @@ def start_plan(body: m.PlanCreate, request: Request, session: SessionDep, _calle
     session.add(job)
     session.commit()
     request.app.state.jobs.submit(job.id)
-    return _public(job, False)
+    return _public(session, job, False)
 
 
 @router.get("", response_model=list[m.PlanPublic])
 def list_plans(session: SessionDep, _caller: DispatcherDep) -> Any:
-    return [_public(j, False) for j in session.exec(select(m.PlanJob).order_by(m.PlanJob.id)).all()]
+    return [_public(session, j, False) for j in session.exec(select(m.PlanJob).order_by(m.PlanJob.id)).all()]
 
 
 @router.get("/{plan_id}", response_model=m.PlanPublic)
 def get_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> Any:
-    """Status and progress; when done, the plan as in plan.json (traveller ids are the service's ids)."""
+    """Status and progress; when done, the plan as in plan.json (``scheduler.plan.Plan.from_dict`` reads it).
+    Its traveller ids are the service's ids; ``traveller_refs`` gives each one's township and the township's own
+    traveller_id (``ref``), so the plan can be checked against the spreadsheet that was imported."""
     job = session.get(m.PlanJob, plan_id)
     if job is None:
         raise not_found(f"plan {plan_id}", f"计划 {plan_id}")
-    return _public(job, True)
+    return _public(session, job, True)
 
 
 @router.post("/{plan_id}/publish")

@@ -37,7 +37,7 @@ def update_rules(body: dict[str, Any], session: SessionDep, _caller: DispatcherD
     """Change settings named as in policy.toml; unknown names or bad values give 422."""
     data = policy_data(session) | body
     rules = policy_from_dict(data, source="rules")
-    row = session.get(m.PolicySetting, POLICY_KEY) or m.PolicySetting(key=POLICY_KEY, data="{}")
+    row = session.get(m.PolicySetting, POLICY_KEY) or m.PolicySetting(key=POLICY_KEY, data={})
     row.data = rules_to_data(data)
     session.add(row)
     session.commit()

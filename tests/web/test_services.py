@@ -7,10 +7,11 @@ import io
 
 import openpyxl
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from api.services.blank_template import COLUMNS
 from api.services.manifest_pdf import find_font
-from tests.api.conftest import Api, api, database  # noqa: F401  (fixtures)
+from tests.api.conftest import Api, api, database, empty_api  # noqa: F401  (fixtures)
 
 
 def sign_in(api: Api, who: str) -> TestClient:  # noqa: F811
@@ -95,3 +96,27 @@ def test_english_switch(api: Api) -> None:  # noqa: F811
     assert "包车调度" in client.get("/app/dispatcher").text
     client.get("/app/lang/en", params={"next": "/app/dispatcher"})
     assert "Bus dispatch" in client.get("/app/dispatcher").text
+
+
+def _fallback_of(api: Api, job: dict, ref: str) -> dict:  # noqa: F811
+    service_id = str(api.by_ref(ref)["id"])
+    return next(f for f in job["plan"]["fallback"] if f["traveller_id"] == service_id)
+
+
+def test_pages_show_the_reason_in_the_page_language(api: Api) -> None:  # noqa: F811
+    """The dispatcher's and the township's pages show a fallback's Chinese reason, the English one once switched;
+    the dispatcher's page shows the job's Chinese message."""
+    job = api.plan("2026-02-20")
+    line = _fallback_of(api, job, "T010")
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert str(escape(line["reason_zh"])) in page and str(escape(line["reason"])) not in page
+    assert job["message_zh"] in page
+    client.get("/app/lang/en", params={"next": "/app/dispatcher"})
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert str(escape(line["reason"])) in page
+    client = sign_in(api, "360731100")
+    client.get("/app/lang/zh", params={"next": "/app/township"})
+    assert str(escape(line["reason_zh"])) in client.get("/app/township").text
+    client.get("/app/lang/en", params={"next": "/app/township"})
+    assert str(escape(line["reason"])) in client.get("/app/township").text
