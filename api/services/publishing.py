@@ -30,8 +30,9 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
     """Freeze a finished plan in one transaction: buses with manifests and ticket codes, travellers planned.
 
     Raises:
-        ApiError: 404 unknown plan; 409 when the plan is not finished, already published, or stale
-            (a traveller changed, was cancelled or was planned elsewhere since; coaches taken meanwhile).
+        ApiError: 404 unknown plan; 409 when the plan is not finished, already published, breaks rules
+            (``stats.violations``), or is stale (a traveller changed, was cancelled or was planned elsewhere since;
+            coaches taken meanwhile).
     """
     job = session.exec(select(m.PlanJob).where(m.PlanJob.id == job_id).with_for_update()).first()
     if job is None:
@@ -50,6 +51,15 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
             f"该计划由旧版本生成，无法发布，请重新生成 {job.date} 的计划",
         )
     plan = result.plan
+    violations = plan.stats.get("violations")
+    if violations != 0:
+        found = "was not checked" if violations is None else f"breaks {violations} planning rule(s)"
+        found_zh = "未经规则检查" if violations is None else f"违反 {violations} 条规划规则"
+        raise conflict(
+            f"the plan {found} (a planner bug, please report it); it cannot be published",
+            f"该计划{found_zh}（属于规划程序缺陷，请反馈），不能发布",
+            violations=violations,
+        )
     placed = [f for f in plan.fallback if f.mode != "unplaced"]
     ids = [int(s.traveller_id) for seats in result.seats.values() for s in seats]
     ids += [int(f.traveller_id) for f in placed]

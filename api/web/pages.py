@@ -300,6 +300,7 @@ def _plan_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | 
         "totals": totals,
         "payers": payers,
         "published": published,
+        "violations": plan.stats.get("violations"),
     }
 
 

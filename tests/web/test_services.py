@@ -4,6 +4,7 @@ sign-in and role redirects (FastAPI's TestClient on tests/api's fixtures)."""
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 from fastapi.testclient import TestClient
@@ -105,18 +106,31 @@ def _fallback_of(api: Api, job: dict, ref: str) -> dict:  # noqa: F811
 
 def test_pages_show_the_reason_in_the_page_language(api: Api) -> None:  # noqa: F811
     """The dispatcher's and the township's pages show a fallback's Chinese reason, the English one once switched;
-    the dispatcher's page shows the job's Chinese message."""
+    the dispatcher's page shows the checker's count and the job's Chinese message."""
     job = api.plan("2026-02-20")
     line = _fallback_of(api, job, "T010")
     client = sign_in(api, "dispatcher")
     page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
     assert str(escape(line["reason_zh"])) in page and str(escape(line["reason"])) not in page
+    assert "规则检查：未发现违规（0 处）" in page
     assert job["message_zh"] in page
     client.get("/app/lang/en", params={"next": "/app/dispatcher"})
     page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
-    assert str(escape(line["reason"])) in page
+    assert str(escape(line["reason"])) in page and "Rule check: no violations (0)" in page
     client = sign_in(api, "360731100")
     client.get("/app/lang/zh", params={"next": "/app/township"})
     assert str(escape(line["reason_zh"])) in client.get("/app/township").text
     client.get("/app/lang/en", params={"next": "/app/township"})
     assert str(escape(line["reason"])) in client.get("/app/township").text
+
+
+def test_dispatcher_page_refuses_to_publish_a_plan_that_breaks_rules(api: Api) -> None:  # noqa: F811
+    """A plan whose checker count is not 0 is shown with the count, and its publish button is disabled."""
+    from tests.api.test_reasons_and_settings import _set_violations
+
+    job = api.plan("2026-02-20", publish=False)
+    _set_violations(api, job["id"], 3)
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert "发现 3 处违规" in page
+    assert re.search(r'<button id="publish"[^>]* disabled', page)
