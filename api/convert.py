@@ -27,6 +27,15 @@ from scheduler.policy import PolicyRules, policy_from_dict
 log = logging.getLogger(__name__)
 
 POLICY_KEY = "policy"
+# The settings that say where the county is, without which no day can be planned. They are checked in the stored
+# settings, not in PolicyRules' defaults: an empty database plans for no county.
+# Names as in policy.toml, with what they are in Chinese and English.
+HOME_SETTINGS = {
+    "county": ("县名", "county name"),
+    "province": ("所在省份", "province"),
+    "depot_lat": ("发车点纬度", "depot latitude"),
+    "depot_lon": ("发车点经度", "depot longitude"),
+}
 
 
 # --------------------------------------------------------------------------------------------- rows -> scheduler
@@ -73,6 +82,11 @@ def policy_data(session: Session) -> dict[str, Any]:
 
 def load_rules(session: Session) -> PolicyRules:
     return policy_from_dict(policy_data(session), source="county policy")
+
+
+def missing_home_settings(data: dict[str, Any]) -> list[str]:
+    """The home settings (``HOME_SETTINGS``) that stored settings ``data`` leave unset or empty."""
+    return [name for name in HOME_SETTINGS if data.get(name) in (None, "")]
 
 
 def rules_to_data(rules: dict[str, Any]) -> dict[str, Any]:

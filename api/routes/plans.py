@@ -8,9 +8,16 @@ from fastapi import APIRouter, Request
 from sqlmodel import Session, select
 
 from api import models as m
-from api.convert import job_result, plan_traveller_ids, traveller_refs
+from api.convert import (
+    HOME_SETTINGS,
+    job_result,
+    missing_home_settings,
+    plan_traveller_ids,
+    policy_data,
+    traveller_refs,
+)
 from api.deps import DispatcherDep, SessionDep
-from api.errors import not_found
+from api.errors import conflict, not_found
 from api.schemas import PlanDocument
 from api.services.publishing import publish
 
@@ -38,7 +45,19 @@ def _public(session: Session, job: m.PlanJob, with_plan: bool) -> m.PlanPublic:
 def start_plan(body: m.PlanCreate, request: Request, session: SessionDep, _caller: DispatcherDep) -> Any:
     """Plan ``date`` within ``time_limit`` seconds in a worker process. Travellers already on a published
     plan and the coaches of published buses that day are left out, so planning a published date again
-    plans only what changed (late registrations, no-shows, released buses)."""
+    plans only what changed (late registrations, no-shows, released buses).
+
+    409 until the county's stored settings include its home county, province and depot (``missing`` names them).
+    """
+    missing = missing_home_settings(policy_data(session))
+    if missing:
+        names = ", ".join(missing)
+        names_zh = "、".join(f"{HOME_SETTINGS[n][0]}（{n}）" for n in missing)
+        raise conflict(
+            f"the county's settings are incomplete: {names} not set; set them with PATCH /rules before planning",
+            f"尚未设置县里的基本信息：{names_zh}；请先通过 PATCH /rules 设置后再生成计划",
+            missing=missing,
+        )
     job = m.PlanJob(date=body.date, time_limit=body.time_limit)
     session.add(job)
     session.commit()

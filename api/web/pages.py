@@ -20,7 +20,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from api import models as m
-from api.convert import bus_to_domain, job_result, load_rules
+from api.convert import (
+    HOME_SETTINGS,
+    bus_to_domain,
+    job_result,
+    missing_home_settings,
+    policy_data,
+)
 from api.deps import Caller, SessionDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.routes import arrivals, buses, plans, stats, travellers
@@ -318,6 +324,7 @@ def dispatcher_page(
     jobs = session.exec(select(m.PlanJob).where(m.PlanJob.date == day).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
     if job is None:
         job = next((j for j in jobs if j.status in (m.JobStatus.done, m.JobStatus.published)), None)
+    missing = missing_home_settings(policy_data(session))
     return render(
         request,
         "dispatcher.html",
@@ -328,6 +335,7 @@ def dispatcher_page(
         jobs=jobs,
         job=job,
         view=_plan_view(session, job, lang_of(request)) if job else None,
+        missing=[(name, *HOME_SETTINGS[name]) for name in missing],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
     )
@@ -479,6 +487,6 @@ def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -
         townships=township_rows,
         factories=factory_rows,
         by_date=numbers["by_date"],
-        county=load_rules(session).county,
+        county=policy_data(session).get("county") or "",
         generated=time.strftime("%H:%M:%S"),
     )

@@ -1,12 +1,20 @@
-"""Reasons as data through publishing, and the checker's count at publishing."""
+"""Reasons as data through publishing, the checker's count at publishing, and no county until its settings are
+stored."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlmodel import Session
+
 from api import models as m
-from api.db import make_engine, session_scope
-from tests.api.conftest import Api
+from api.convert import policy_data
+from api.db import make_engine, session_scope, upgrade
+from api.services.seed import FIXTURE, seed
+from tests.api.conftest import SMALL, Api, Database
 
 DAY = "2026-02-20"  # one bus, and T010 (贡江镇 -> 玉山电子厂, alone) on a free ticket
 
@@ -59,3 +67,94 @@ def test_publishing_refuses_a_plan_that_breaks_rules(api: Api) -> None:
     assert api.post(f"/plans/{job['id']}/publish").status_code == 409
     _set_violations(api, job["id"], 0)
     assert api.post(f"/plans/{job['id']}/publish").status_code == 200
+
+
+def test_an_empty_database_plans_for_no_county(empty_api: Api) -> None:
+    """No county, province or depot until the county's settings are stored: /rules says what is missing and
+    POST /plans answers 409 naming it in English and Chinese, whatever PolicyRules' defaults are."""
+    api = empty_api
+    rules = api.get("/rules", who=None).json()
+    assert rules["county"] is None and rules["province"] is None
+    assert rules["missing_settings"] == ["county", "province", "depot_lat", "depot_lon"]
+    response = api.post("/plans", json={"date": DAY, "time_limit": 1})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["missing"] == ["county", "province", "depot_lat", "depot_lon"]
+    assert "county, province, depot_lat, depot_lon" in body["detail"] and "县名（county）" in body["detail_zh"]
+    assert api.get("/plans").json() == []
+    assert api.patch("/rules", json={"county": "新化县", "province": "湖南省"}).status_code == 200
+    response = api.post("/plans", json={"date": DAY, "time_limit": 1})
+    assert response.status_code == 409 and response.json()["missing"] == ["depot_lat", "depot_lon"]
+    assert api.patch("/rules", json={"depot_lat": 27.74, "depot_lon": 111.31}).status_code == 200
+    assert api.get("/rules", who=None).json()["missing_settings"] == []
+    assert api.post("/plans", json={"date": DAY, "time_limit": 1}).status_code == 202
+    assert api.patch("/rules", json={"county": ""}).json()["missing_settings"] == ["county"]
+    assert api.post("/plans", json={"date": DAY, "time_limit": 1}).status_code == 409
+
+
+def test_rules_reject_bad_settings_with_422(api: Api) -> None:
+    """Unknown settings and values of the wrong kind or shape answer 422 with a message; nothing is stored."""
+    before = api.get("/rules", who=None).json()
+    for body in (
+        {"nope": 1},
+        {"charter_min_group": "many"},
+        {"depot_lat": "north"},
+        {"assembly_points": 5},
+        {"assembly_points": [{"id": "x"}]},
+        {"depart_from": "25:00"},
+    ):
+        response = api.patch("/rules", json=body)
+        assert response.status_code == 422 and response.json()["detail_zh"], (body, response.text)
+    assert api.patch("/rules", json=[1]).status_code == 422
+    assert api.patch("/rules", "360731100", json={"county": "x"}).status_code == 403
+    assert api.get("/rules", who=None).json() == before
+
+
+def _yudu_folder(tmp_path: Path) -> Path:
+    """scenario_small's people, factories and fleet with the fixture county's townships and policy.toml."""
+    folder = tmp_path / "yudu-small"
+    shutil.copytree(SMALL, folder)
+    for name in ("policy.toml", "townships.csv"):
+        shutil.copy(FIXTURE / name, folder / name)
+    return folder
+
+
+def test_seed_stores_the_county_settings_explicitly(database: Database, tmp_path: Path) -> None:
+    """Seeding with the fixture county's policy.toml stores every setting it names, the home county, province and
+    depot included; seeding again adds nothing and keeps what the dispatcher changed."""
+    import tomllib
+
+    folder = _yudu_folder(tmp_path)
+    named = tomllib.loads((folder / "policy.toml").read_text(encoding="utf-8"))
+    engine = make_engine(database.url, database.schema)
+    upgrade(engine)
+    with Session(engine) as session:
+        assert policy_data(session) == {}
+    counts = seed(engine, "2026", folder)
+    assert counts["settings"] == len(named) and counts["travellers"] == 10
+    with Session(engine) as session:
+        stored = policy_data(session)
+    assert {k: stored[k] for k in ("county", "province", "depot_lat", "depot_lon")} == {
+        "county": "于都县",
+        "province": "江西省",
+        "depot_lat": pytest.approx(25.9594),
+        "depot_lon": pytest.approx(115.411),
+    }
+    assert set(stored) == set(named)
+    with session_scope(engine) as session:
+        row = session.get(m.PolicySetting, "policy")
+        row.data = {**row.data, "charter_min_group": 7}
+        session.add(row)
+    again = seed(engine, "2026", folder)
+    assert again["settings"] == 0 and again["travellers"] == 0
+    with Session(engine) as session:
+        assert policy_data(session)["charter_min_group"] == 7
+    engine.dispose()
+
+
+def test_fixture_county_names_its_home_settings() -> None:
+    """``fanggang seed`` loads fixtures/yudu, whose policy.toml names the county, province and depot."""
+    import tomllib
+
+    named = tomllib.loads((FIXTURE / "policy.toml").read_text(encoding="utf-8"))
+    assert {"county", "province", "depot_lat", "depot_lon"} <= set(named)

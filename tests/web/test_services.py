@@ -134,3 +134,16 @@ def test_dispatcher_page_refuses_to_publish_a_plan_that_breaks_rules(api: Api) -
     page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
     assert "发现 3 处违规" in page
     assert re.search(r'<button id="publish"[^>]* disabled', page)
+
+
+def test_dispatcher_page_says_which_settings_are_missing(empty_api: Api) -> None:  # noqa: F811
+    """On an empty database the dispatcher's page names the missing settings and cannot start a plan."""
+    client = sign_in(empty_api, "dispatcher")
+    page = client.get("/app/dispatcher").text
+    assert 'id="missing-settings"' in page
+    for name in ("county", "province", "depot_lat", "depot_lon"):
+        assert f"<code>{name}</code>" in page
+    assert "县名" in page and re.search(r'id="start-plan"[^>]* disabled', page)
+    response = client.post("/app/api/plans", json={"date": "2026-02-20", "time_limit": 1})
+    assert response.status_code == 409 and response.json()["missing"]
+    assert "返岗概况" in client.get("/app/overview").text
