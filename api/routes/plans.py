@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Session, select
 
 from api import models as m
@@ -19,6 +19,9 @@ from api.convert import (
 from api.deps import DispatcherDep, SessionDep
 from api.errors import conflict, not_found
 from api.schemas import PlanDocument
+from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
+from api.services.fallback_list import fallback_rows
+from api.services.manifests import table_csv, to_xlsx
 from api.services.publishing import publish
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -87,3 +90,37 @@ def publish_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> d
     result = publish(session, plan_id)
     session.commit()
     return result
+
+
+@router.get(
+    "/{plan_id}/fallback",
+    response_model=None,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
+    },
+)
+def get_fallback(
+    plan_id: int, session: SessionDep, _caller: DispatcherDep, format: Literal["json", "csv", "xlsx"] = "json"
+) -> Any:
+    """Who does not ride a bus in this plan, how they travel instead and why: JSON with ``cause``, ``params`` and
+    the reason in both languages; CSV and XLSX (Chinese exports) with the Chinese reason."""
+    job = session.get(m.PlanJob, plan_id)
+    if job is None:
+        raise not_found(f"plan {plan_id}", f"计划 {plan_id}")
+    result = job_result(job)
+    if result is None:
+        raise conflict(f"plan {plan_id} has no readable plan (status {job.status})", f"计划 {plan_id} 尚无可读取的结果")
+    rows = fallback_rows(session, result.plan)
+    if format == "csv":
+        return Response(
+            table_csv(rows, FALLBACK_COLUMNS),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-fallback.csv"'},
+        )
+    if format == "xlsx":
+        return Response(
+            to_xlsx(rows, f"plan-{plan_id}-fallback", FALLBACK_COLUMNS),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-fallback.xlsx"'},
+        )
+    return {"plan_id": plan_id, "date": result.plan.date, "fallback": rows}

@@ -32,9 +32,11 @@ from api.errors import ApiError, not_found
 from api.routes import arrivals, buses, plans, stats, travellers
 from api.services.blank_template import blank_template
 from api.services.demand import busiest_dates, demand_for
-from api.services.fallback_list import fallback_rows
+from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
+from api.services.fallback_list import fallback_pdf, fallback_rows
 from api.services.geojson import county_geojson
 from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_riders
+from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
 from api.web.auth import (
@@ -385,6 +387,35 @@ def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, se
         raise not_found(f"published buses of plan {plan_id}", f"计划 {plan_id} 的已发布车辆")
     pages = [buses._riders(session, caller, b.id) for b in rows]
     return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf")
+
+
+def _finished_plan(session: Session, plan_id: int) -> Any:
+    job = session.get(m.PlanJob, plan_id)
+    result = job_result(job) if job is not None else None
+    if result is None:
+        raise not_found(f"finished plan {plan_id}", f"已完成的计划 {plan_id}")
+    return result.plan
+
+
+@router.get("/plans/{plan_id}/fallback.csv")
+def plan_fallback_csv(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> Response:
+    """The plan's fallback list for Excel, with the Chinese reasons."""
+    rows = fallback_rows(session, _finished_plan(session, plan_id))
+    return Response(
+        table_csv(rows, FALLBACK_COLUMNS),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-fallback.csv"'},
+    )
+
+
+@router.get("/plans/{plan_id}/fallback.pdf")
+def plan_fallback_pdf(plan_id: int, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep) -> Response:
+    plan = _finished_plan(session, plan_id)
+    return Response(
+        fallback_pdf(plan_id, plan, fallback_rows(session, plan), find_font(settings.pdf_font)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="plan-{plan_id}-fallback.pdf"'},
+    )
 
 
 @router.get("/buses/{bus_id}/manifest.pdf")

@@ -215,4 +215,5 @@ def test_service_answers_for_rows_an_earlier_version_wrote(database: Database) -
         assert client.get("/buses/P1-0220-001/manifest", headers=headers).status_code == 200
         assert client.get("/travellers/2", headers=headers).json()["fallback_reason_zh"] is None
         assert client.get("/reimbursements", headers=headers).status_code == 200
+        assert client.get("/plans/1/fallback", headers=headers).status_code == 409
     engine.dispose()

@@ -14,7 +14,7 @@ from scheduler.check import check_plan
 from scheduler.plan import Plan
 from scheduler.policy import policy_from_dict
 from scheduler.scenario import load_scenario
-from tests.api.conftest import SMALL, SMALL_POLICY, Api
+from tests.api.conftest import SMALL, SMALL_POLICY, Api, wait_for_job
 
 DAY = "2026-02-20"
 
@@ -164,3 +164,6 @@ def test_start_plan_rejects_bad_input(api: Api) -> None:
     assert api.get("/plans/999999").status_code == 404
     assert api.get("/plans/abc").status_code == 422
     assert api.post("/plans/999999/publish").status_code == 404
+    assert api.get("/plans/999999/fallback").status_code == 404
+    waiting = wait_for_job(api, api.post("/plans", json={"date": DAY, "time_limit": 1}).json()["id"])
+    assert api.get(f"/plans/{waiting['id']}/fallback", params={"format": "pdf"}).status_code == 422

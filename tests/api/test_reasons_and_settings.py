@@ -1,12 +1,15 @@
-"""Reasons as data through publishing, the checker's count at publishing, and no county until its settings are
-stored."""
+"""Reasons as data through publishing and exports, the checker's count at publishing, and no county until its
+settings are stored."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlmodel import Session
 
@@ -35,6 +38,25 @@ def test_published_fallback_keeps_its_cause_and_both_languages(api: Api) -> None
     assert t["fallback_reason"] == line["reason"] and t["fallback_reason_zh"] == line["reason_zh"]
     on_bus = next(x for x in api.travellers() if x["mode"] == "bus")
     assert on_bus["fallback_cause"] is None and on_bus["fallback_reason_zh"] is None
+
+
+def test_fallback_exports_speak_chinese(api: Api) -> None:
+    """GET /plans/{id}/fallback: JSON with cause, params and both sentences; CSV and XLSX with the Chinese one."""
+    job = api.plan(DAY, publish=False)
+    line = _fallback_line(job, "T010", api)
+    rows = api.get(f"/plans/{job['id']}/fallback").json()["fallback"]
+    assert len(rows) == len(job["plan"]["fallback"])
+    row = next(r for r in rows if str(r["traveller_id"]) == line["traveller_id"])
+    assert row["ref"] == "T010" and row["cause"] == "small_flow" and row["params"] == line["params"]
+    assert row["reason"] == line["reason"] and row["reason_zh"] == line["reason_zh"]
+    text = api.get(f"/plans/{job['id']}/fallback", params={"format": "csv"}).content.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert "原因 reason" in table[0] and [line["reason_zh"]] == [c for c in table[1] if c == line["reason_zh"]]
+    assert line["reason"] not in text
+    xlsx = api.get(f"/plans/{job['id']}/fallback", params={"format": "xlsx"}).content
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    assert line["reason_zh"] in [c.value for c in sheet[2]]
+    assert api.get(f"/plans/{job['id']}/fallback", "360731100").status_code == 403
 
 
 def _set_violations(api: Api, job_id: int, violations: int | None) -> None:

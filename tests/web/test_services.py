@@ -124,6 +124,21 @@ def test_pages_show_the_reason_in_the_page_language(api: Api) -> None:  # noqa: 
     assert str(escape(line["reason"])) in client.get("/app/township").text
 
 
+def test_fallback_exports_from_the_dispatcher_page(api: Api) -> None:  # noqa: F811
+    """The page's CSV and PDF of the fallback list carry the Chinese reasons (the PDF with an embedded font)."""
+    find_font()
+    job = api.plan("2026-02-20", publish=False)
+    line = _fallback_of(api, job, "T010")
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert f'href="/app/plans/{job["id"]}/fallback.csv"' in page
+    text = client.get(f"/app/plans/{job['id']}/fallback.csv").content.decode("utf-8-sig")
+    assert line["reason_zh"] in text and "T010" in text
+    pdf = client.get(f"/app/plans/{job['id']}/fallback.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"/FontFile2" in pdf.content
+    assert client.get("/app/plans/999999/fallback.csv").status_code == 404
+
+
 def test_dispatcher_page_refuses_to_publish_a_plan_that_breaks_rules(api: Api) -> None:  # noqa: F811
     """A plan whose checker count is not 0 is shown with the count, and its publish button is disabled."""
     from tests.api.test_reasons_and_settings import _set_violations
