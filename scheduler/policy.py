@@ -55,6 +55,9 @@ class PolicyRules:
 
     # Who rides a chartered bus, and what the fallbacks pay.
     charter_min_group: int = 20
+    # The county's rule: a township-factory flow of at least charter_min_group travellers on a date gets
+    # chartered seats while coaches last. False: cost alone decides who rides (a ticket may replace a seat).
+    threshold_is_entitlement: bool = True
     reimburse_per_km: float = 0.45
     scattered_max: int = 3
     subsidy_in_province: float = 500.0
