@@ -184,8 +184,19 @@ class Problem:
 
     @property
     def depot(self) -> Depot:
+        """Where the coaches start and end, from the rules' depot settings.
+
+        Raises:
+            ValueError: the rules set no depot (``load_scenario`` infers one; a Problem built by hand must
+                give depot_lat and depot_lon).
+        """
         r = self.rules
-        return Depot("depot", r.depot_name, r.depot_lat, r.depot_lon)
+        if r.depot_lat is None or r.depot_lon is None:
+            raise ValueError(
+                "No depot: expected the rules to set depot_lat and depot_lon (policy.toml), "
+                "or a scenario loaded with load_scenario, which infers them."
+            )
+        return Depot("depot", r.depot_name or "depot", r.depot_lat, r.depot_lon)
 
     def township(self, township_id: str) -> Township:
         return self._townships_by_id()[township_id]
