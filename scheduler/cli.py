@@ -14,9 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scheduler.defaults import toml_line
+from scheduler.model import Scenario
 from scheduler.output import summary_lines, write_plan
 from scheduler.plan import Plan
-from scheduler.scenario import load_scenario
+from scheduler.scenario import POLICY_FILE, load_scenario
 from scheduler.solve import SolveParams, solve
 from scheduler.validation import InvalidScenario
 
@@ -71,10 +73,11 @@ def _run(
             f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
         )
         for line in err.problems[:200]:
-            console.print(f"  {line}", markup=False, highlight=False)
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         if len(err.problems) > 200:
             console.print(f"  ... and {len(err.problems) - 200} more")
         return EXIT_BAD_INPUT
+    _print_assumptions(console, scenario, policy)
     if day is None:
         day = scenario.busiest_day()
     problem = scenario.problem_for(day)
@@ -101,6 +104,23 @@ def _run(
         f"Written to {out}/ (plan.json, buses.csv, fallback.csv, manifests/) in {time.monotonic() - started:.1f} s."
     )
     return 0
+
+
+def _print_assumptions(console: Console, scenario: Scenario, policy: Path | None) -> None:
+    """Each home setting that was inferred, in Chinese and English, with the policy.toml lines that fix it."""
+    if not scenario.assumptions:
+        return
+    file = policy.name if policy is not None else POLICY_FILE
+    console.print(
+        f"[yellow]{file} 未设置以下各项，已按数据推算；写入 {file} 即可确认或更正 / "
+        f"Not set in {file}, so assumed; add the lines to {file} to confirm or correct them:[/yellow]",
+        soft_wrap=True,
+    )
+    for message in scenario.assumptions:
+        console.print(f"  {message.zh}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  {message.en}", markup=False, highlight=False, soft_wrap=True)
+        for setting, value in message.params["settings"].items():
+            console.print(f"    -> {toml_line(setting, value)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(console: Console, plan: Plan) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from scheduler.home_messages import Message
 from scheduler.policy import AssemblyPoint, PolicyRules
 
 
@@ -134,13 +135,18 @@ class BusType:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Everything a county has registered for a campaign: places, travellers, fleet, rules."""
+    """Everything a county has registered for a campaign: places, travellers, fleet, rules.
+
+    ``assumptions`` say which home settings the rules did not give and what was inferred for them
+    (``scheduler.defaults``).
+    """
 
     townships: tuple[Township, ...]
     factories: tuple[Factory, ...]
     travellers: tuple[Traveller, ...]
     fleet: tuple[BusType, ...]
     rules: PolicyRules = field(default_factory=PolicyRules)
+    assumptions: tuple[Message, ...] = ()
 
     def problem_for(self, day: dt.date) -> Problem:
         """The travellers whose [earliest_date, report_date] window contains ``day``."""

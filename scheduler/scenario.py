@@ -32,6 +32,7 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
+from scheduler.defaults import infer_home_settings
 from scheduler.model import BusType, Factory, Scenario, Township, Traveller
 from scheduler.policy import InvalidPolicy, PolicyRules, load_policy
 from scheduler.validation import (
@@ -43,6 +44,7 @@ from scheduler.validation import (
     ScenarioProblem,
     check_factory_rows,
     check_fleet_rows,
+    check_home_settings,
     check_township_rows,
     check_traveller_rows,
     is_blank,
@@ -424,12 +426,17 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
             and fleet (policy.toml then next to the workbook).
         policy_path: a policy.toml to use instead of the one found next to the data.
 
+    Home settings (county, province, depot) that the policy leaves unset are inferred from the
+    travellers' ID numbers and the townships (``scheduler.defaults``); the scenario's ``assumptions``
+    say what was assumed.
+
     Returns:
         The scenario, with townships, factories, travellers and fleet in file order.
 
     Raises:
         InvalidScenario: listing every problem found in every file (missing files or sheets,
-            missing columns, bad rows, duplicates, unknown ids, a bad policy.toml), not only the first.
+            missing columns, bad rows, duplicates, unknown ids, a bad policy.toml), not only the first;
+            then a home county that cannot be inferred, or a depot more than 100 km from every township.
     """
     path = Path(path)
     problems: list[ScenarioProblem] = []
@@ -484,6 +491,11 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
 
     if problems:
         raise InvalidScenario(problems)
+    home = infer_home_settings(rules, townships, travellers)
+    policy_name = Path(policy_file).name if policy_file is not None else POLICY_FILE
+    problems = check_home_settings(home.rules, townships, policy_name, "depot_lat" in rules.missing_home_settings())
+    if problems:
+        raise InvalidScenario(problems)
     logger.info(
         "Loaded %s: %d townships, %d factories, %d travellers, %d coach types",
         path,
@@ -492,4 +504,4 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
         len(travellers),
         len(fleet),
     )
-    return Scenario(tuple(townships), tuple(factories), tuple(travellers), tuple(fleet), rules)
+    return Scenario(tuple(townships), tuple(factories), tuple(travellers), tuple(fleet), home.rules, home.assumptions)

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
+from geopy.distance import geodesic
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from scheduler.model import BusType, Factory, Township, Traveller
+from scheduler.policy import PolicyRules
 
 TOWNSHIPS_FILE = "townships.csv"
 FACTORIES_FILE = "factories.csv"
@@ -56,6 +58,8 @@ FLEET_COLUMNS: tuple[str, ...] = ("vehicle_type", "seats", "count", "fixed_cost"
 
 # How many problems str(InvalidScenario) lists before summarising the rest.
 MAX_LISTED_PROBLEMS = 50
+# A depot farther than this (straight line) from every township is not the county's: a typo or another county.
+DEPOT_MAX_KM = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,3 +739,64 @@ def known_ids(rows: Sequence[Mapping[str, str]], column: str) -> set[str] | None
     """
     ids = {v.strip() for row in rows if (v := row.get(column)) and v.strip()}
     return ids or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Home settings
+
+
+def check_home_settings(
+    rules: PolicyRules, townships: Sequence[Township], file: str, depot_inferred: bool = False
+) -> list[ScenarioProblem]:
+    """Check the home settings once they are complete (given in policy.toml or inferred from the scenario).
+
+    County and province must be known (``scheduler.defaults`` leaves them unset only when no traveller's ID
+    number could be placed), and the depot must lie within ``DEPOT_MAX_KM`` in a straight line of some
+    township.
+
+    Args:
+        rules: the rules with their home settings filled in.
+        townships: the scenario's townships.
+        file: the policy file to name in problems (the one to add the settings to).
+        depot_inferred: whether the depot was inferred rather than given, for the message.
+
+    Returns:
+        The problems, each naming the policy.toml setting to add or change.
+    """
+    problems: list[ScenarioProblem] = []
+    for name, label_zh in (("county", "县名"), ("province", "省份")):
+        if not getattr(rules, name):
+            problems.append(
+                ScenarioProblem(
+                    file,
+                    None,
+                    name,
+                    f"{name} is not set and cannot be inferred: no traveller's ID number has an area code "
+                    f'python-stdnum knows; add {name} = "..." to {file}',
+                    f'未设置{label_zh}（{name}），且无法从旅客身份证号码推定；请在 {file} 中写明 {name} = "..."',
+                )
+            )
+    if rules.depot_lat is None or rules.depot_lon is None or not townships:
+        return problems
+    depot = (rules.depot_lat, rules.depot_lon)
+    nearest = min(townships, key=lambda t: geodesic(depot, (t.lat, t.lon)).km)
+    km = geodesic(depot, (nearest.lat, nearest.lon)).km
+    if km > DEPOT_MAX_KM:
+        where = f"{rules.depot_lat}, {rules.depot_lon}"
+        if depot_inferred:
+            what = f"the inferred depot {where} (the townships' weighted centre)"
+            what_zh = f"推算的发车点 {where}（乡镇加权中心）"
+        else:
+            what, what_zh = f"the depot {where}", f"发车点 {where}"
+        problems.append(
+            ScenarioProblem(
+                file,
+                None,
+                "depot_lat/depot_lon",
+                f"{what} is {km:.0f} km from the nearest township ({nearest.name}), more than "
+                f"{DEPOT_MAX_KM:.0f} km from every township; set depot_lat and depot_lon to the county's bus station",
+                f"{what_zh}距最近的乡镇（{nearest.name}）{km:.0f} 公里，离所有乡镇都超过 {DEPOT_MAX_KM:.0f} 公里；"
+                "请把 depot_lat 和 depot_lon 设为本县汽车站的坐标",
+            )
+        )
+    return problems

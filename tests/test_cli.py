@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from geopy.distance import geodesic
 
 from scheduler.cli import main
 
@@ -98,3 +101,37 @@ def test_demo_runs_the_fixture_county_from_the_installed_command(tmp_path: Path)
     plan = json.loads((tmp_path / "demo" / "plan.json").read_text(encoding="utf-8"))
     assert plan["totals"]["buses"] > 100
     assert plan["totals"]["seat_fill"] > 0.9
+
+
+def test_plan_without_policy_in_another_province_assumes_its_home_and_plans_buses(tmp_path: Path, capsys) -> None:
+    """A Hunan county's scenario without policy.toml is planned from a depot among its townships, with buses,
+    and the command prints each assumption in Chinese and English with the policy.toml line to add."""
+    out = tmp_path / "out"
+    code = main(["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--time-limit", "3"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "未设置县名" in printed and "county not set" in printed
+    assert "未设置发车点" in printed and "depot not set" in printed
+    assert '-> county = "新化县"' in printed and '-> province = "湖南省"' in printed
+    depot_lat = next(line for line in printed.splitlines() if "-> depot_lat = " in line)
+    depot_lon = next(line for line in printed.splitlines() if "-> depot_lon = " in line)
+    depot = (float(depot_lat.split("=")[1]), float(depot_lon.split("=")[1]))
+    seat = (27.7370, 111.3065)  # 上梅街道, the county seat
+    assert geodesic(depot, seat).km < 15
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["totals"]["buses"] >= 1 and plan["totals"]["on_buses"] >= 20
+
+
+def test_depot_300_km_away_exits_2_naming_the_setting(tmp_path: Path, capsys) -> None:
+    """A depot 300 km from every township is refused with exit code 2, naming depot_lat/depot_lon; nothing written."""
+    scenario = Path(shutil.copytree(DATA / "scenario_small", tmp_path / "scenario"))
+    policy = scenario / "policy.toml"
+    far = (28.67, 115.41)  # about 300 km due north of 贡江镇, the northernmost township
+    assert 295 < geodesic(far, (25.964248, 115.412174)).km < 305
+    text = policy.read_text(encoding="utf-8").replace("depot_lat = 25.9594", f"depot_lat = {far[0]}")
+    policy.write_text(text.replace("depot_lon = 115.411", f"depot_lon = {far[1]}"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--date", "2026-02-20", "--out", str(out)]) == 2
+    printed = capsys.readouterr().out
+    assert "policy.toml, field depot_lat/depot_lon" in printed and "km from the nearest township" in printed
+    assert not out.exists()
