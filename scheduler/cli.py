@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from scheduler.output import summary_lines, write_plan
 from scheduler.plan import Plan
 from scheduler.scenario import POLICY_FILE, load_scenario
 from scheduler.solve import SolveParams, solve
+from scheduler.travel import TableTravel
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
@@ -44,30 +46,42 @@ def add_planning_commands(commands: argparse._SubParsersAction) -> None:  # type
     plan.add_argument("--out", type=Path, required=True, help="output folder")
     plan.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
     plan.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
+    plan.add_argument(
+        "--distances",
+        type=Path,
+        default=None,
+        help="road distances, a CSV from_id,to_id,km,minutes (default: policy.toml's distances_file, if any)",
+    )
 
 
 def run_planning_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console()
     if args.command == "demo":
-        return _run(console, DEMO_SCENARIO, None, None, args.out, args.time_limit)
+        return _run(console, DEMO_SCENARIO, None, None, None, args.out, args.time_limit)
     try:
         day = dt.date.fromisoformat(args.date)
     except ValueError:
         console.print(f"[red]--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]")
         return EXIT_BAD_INPUT
-    return _run(console, args.scenario, args.policy, day, args.out, args.time_limit)
+    return _run(console, args.scenario, args.policy, args.distances, day, args.out, args.time_limit)
 
 
 def _run(
-    console: Console, scenario_path: Path, policy: Path | None, day: dt.date | None, out: Path, time_limit: float
+    console: Console,
+    scenario_path: Path,
+    policy: Path | None,
+    distances: Path | None,
+    day: dt.date | None,
+    out: Path,
+    time_limit: float,
 ) -> int:
     if time_limit <= 0:
         console.print("[red]--time-limit: expected a positive number of seconds.[/red]")
         return EXIT_BAD_INPUT
     started = time.monotonic()
     try:
-        scenario = load_scenario(scenario_path, policy)
+        scenario = load_scenario(scenario_path, policy, distances)
     except InvalidScenario as err:
         console.print(
             f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
@@ -97,7 +111,12 @@ def _run(
         def on_progress(share: float, message: str) -> None:
             progress.update(task, completed=share, description=message)
 
-        plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
+        travel = TableTravel(scenario.distances) if scenario.distances is not None else None
+        plan = solve(problem, SolveParams(time_limit_s=time_limit), travel, on_progress=on_progress)
+    if travel is not None:
+        # plan.json and the summary say how much of the plan rests on the county's own road distances.
+        counts = {"legs_from_file": travel.legs_from_table, "legs_estimated": travel.legs_estimated}
+        plan = replace(plan, stats={**plan.stats, "distances_file": travel.table.source, **counts})
     write_plan(plan, problem, out)
     _print_summary(console, plan)
     console.print(

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scheduler.home_messages import Message
 from scheduler.policy import AssemblyPoint, PolicyRules
+
+if TYPE_CHECKING:
+    from scheduler.travel import DistanceTable
+
+# The depot's place id, as a distances file names it.
+DEPOT_ID = "depot"
 
 
 class Place(Protocol):
@@ -138,7 +144,8 @@ class Scenario:
     """Everything a county has registered for a campaign: places, travellers, fleet, rules.
 
     ``assumptions`` say which home settings the rules did not give and what was inferred for them
-    (``scheduler.defaults``).
+    (``scheduler.defaults``); ``distances`` are the county's road distances, when it has a file of them
+    (plan with ``scheduler.travel.TableTravel(distances)``).
     """
 
     townships: tuple[Township, ...]
@@ -147,6 +154,7 @@ class Scenario:
     fleet: tuple[BusType, ...]
     rules: PolicyRules = field(default_factory=PolicyRules)
     assumptions: tuple[Message, ...] = ()
+    distances: DistanceTable | None = None
 
     def problem_for(self, day: dt.date) -> Problem:
         """The travellers whose [earliest_date, report_date] window contains ``day``."""
@@ -202,7 +210,7 @@ class Problem:
                 "No depot: expected the rules to set depot_lat and depot_lon (policy.toml), "
                 "or a scenario loaded with load_scenario, which infers them."
             )
-        return Depot("depot", r.depot_name or "depot", r.depot_lat, r.depot_lon)
+        return Depot(DEPOT_ID, r.depot_name or DEPOT_ID, r.depot_lat, r.depot_lon)
 
     def township(self, township_id: str) -> Township:
         return self._townships_by_id()[township_id]

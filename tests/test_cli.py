@@ -135,3 +135,47 @@ def test_depot_300_km_away_exits_2_naming_the_setting(tmp_path: Path, capsys) ->
     printed = capsys.readouterr().out
     assert "policy.toml, field depot_lat/depot_lon" in printed and "km from the nearest township" in printed
     assert not out.exists()
+
+
+def test_plan_with_distances_reports_how_many_legs_came_from_the_file(tmp_path: Path, capsys) -> None:
+    """--distances: plan.json's stats count the legs from the file and the estimated ones; the summary says so."""
+    out = tmp_path / "out"
+    distances = DATA / "xinhua_distances.csv"
+    args = ["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--time-limit", "3"]
+    assert main([*args, "--distances", str(distances)]) == 0
+    printed = capsys.readouterr().out
+    stats = json.loads((out / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "xinhua_distances.csv"
+    assert 1 <= stats["legs_from_file"] <= 7 * 2 and stats["legs_estimated"] >= 1
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in printed.splitlines() if "路段" in line}
+    assert rows["路程文件路段 legs from the distances file"] == str(stats["legs_from_file"])
+    assert rows["估算路段 legs estimated (geodesic)"] == str(stats["legs_estimated"])
+
+
+def test_policy_distances_file_is_used_and_the_flag_wins(tmp_path: Path) -> None:
+    """distances_file in policy.toml (relative to it) is used; --distances replaces it."""
+    scenario = Path(shutil.copytree(DATA / "scenario_xinhua", tmp_path / "scenario"))
+    (scenario / "roads").mkdir()
+    shutil.copy(DATA / "xinhua_distances.csv", scenario / "roads" / "county.csv")
+    (scenario / "policy.toml").write_text('distances_file = "roads/county.csv"\n', encoding="utf-8")
+    args = ["plan", str(scenario), "--date", "2026-02-23", "--time-limit", "2"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    stats = json.loads((tmp_path / "a" / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "county.csv" and stats["legs_from_file"] >= 1
+    other = tmp_path / "other.csv"
+    other.write_text("from_id,to_id,km,minutes\n431322100,dg-changan,842.0,618\n", encoding="utf-8")
+    assert main([*args, "--out", str(tmp_path / "b"), "--distances", str(other)]) == 0
+    stats = json.loads((tmp_path / "b" / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "other.csv"
+
+
+def test_bad_distances_file_exits_2_naming_the_row(tmp_path: Path, capsys) -> None:
+    """A distances file with a bad row ends with exit code 2, the file, row and field named, nothing written."""
+    bad = tmp_path / "roads.csv"
+    bad.write_text("from_id,to_id,km,minutes\ndepot,431322100,4.1,9\n431322100,dg-changan,842,0\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--distances", str(bad)]
+    assert main(args) == 2
+    printed = capsys.readouterr().out
+    assert "roads.csv row 3, field minutes" in printed
+    assert not out.exists()
