@@ -111,25 +111,21 @@ class PolicyRules:
         for name in ("reimburse_per_km", "subsidy_in_province", "subsidy_out_of_province", "second_driver_cost"):
             if getattr(self, name) < 0:
                 raise InvalidPolicy(f"Expected {name} >= 0, got {getattr(self, name)}.")
-        if not 0 < self.direct_fill <= 1:
-            raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
-        if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
-            raise InvalidPolicy("Expected max_ride_hours and max_continuous_drive_hours > 0.")
         if (self.depot_lat is None) != (self.depot_lon is None):
             raise InvalidPolicy("Expected depot_lat and depot_lon together, or neither (the depot is then inferred).")
         if self.depot_lat is not None and not -90 <= self.depot_lat <= 90:
             raise InvalidPolicy(f"Expected depot_lat between -90 and 90, got {self.depot_lat}.")
         if self.depot_lon is not None and not -180 <= self.depot_lon <= 180:
             raise InvalidPolicy(f"Expected depot_lon between -180 and 180, got {self.depot_lon}.")
+        if not 0 < self.direct_fill <= 1:
+            raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
+        if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
+            raise InvalidPolicy("Expected max_ride_hours and max_continuous_drive_hours > 0.")
         parse_clock(self.depart_from)
 
     @property
     def depart_from_s(self) -> int:
         return parse_clock(self.depart_from)
-
-    def missing_home_settings(self) -> tuple[str, ...]:
-        """The home settings (county, province, depot_name, depot_lat, depot_lon) left unset (policy.toml names)."""
-        return tuple(name for name in HOME_SETTINGS if getattr(self, name) in ("", None))
 
     def subsidy_for(self, factory_province: str, factory_in_county: bool) -> float:
         """One-off subsidy for a registered-poor worker placed at a factory by organised transfer."""
@@ -140,6 +136,10 @@ class PolicyRules:
     def fallback_mode(self, group_size: int) -> str:
         """Township transport for groups, a free ticket for scattered individuals."""
         return "free_ticket" if group_size <= self.scattered_max else "township_transport"
+
+    def missing_home_settings(self) -> tuple[str, ...]:
+        """The home settings (county, province, depot_name, depot_lat, depot_lon) left unset (policy.toml names)."""
+        return tuple(name for name in HOME_SETTINGS if getattr(self, name) in ("", None))
 
     def public_rules(self) -> dict[str, Any]:
         """The rules a county publishes (thresholds, rates, subsidies), as plain data."""
