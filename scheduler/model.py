@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from scheduler.messages import Message
 from scheduler.policy import AssemblyPoint, PolicyRules
+
+if TYPE_CHECKING:
+    from scheduler.travel import DistanceTable
+
+# The depot's place id, as a distances file names it.
+DEPOT_ID = "depot"
 
 
 class Place(Protocol):
@@ -134,13 +141,20 @@ class BusType:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Everything a county has registered for a campaign: places, travellers, fleet, rules."""
+    """Everything a county has registered for a campaign: places, travellers, fleet, rules.
+
+    ``assumptions`` say which home settings the rules did not give and what was inferred for them
+    (``scheduler.defaults``); ``distances`` are the county's road distances, when it has a file of them
+    (plan with ``scheduler.travel.TableTravel(distances)``).
+    """
 
     townships: tuple[Township, ...]
     factories: tuple[Factory, ...]
     travellers: tuple[Traveller, ...]
     fleet: tuple[BusType, ...]
     rules: PolicyRules = field(default_factory=PolicyRules)
+    assumptions: tuple[Message, ...] = ()
+    distances: DistanceTable | None = None
 
     def problem_for(self, day: dt.date) -> Problem:
         """The travellers whose [earliest_date, report_date] window contains ``day``."""
@@ -184,8 +198,19 @@ class Problem:
 
     @property
     def depot(self) -> Depot:
+        """Where the coaches start and end, from the rules' depot settings.
+
+        Raises:
+            ValueError: the rules set no depot (``load_scenario`` infers one; a Problem built by hand must
+                give depot_lat and depot_lon).
+        """
         r = self.rules
-        return Depot("depot", r.depot_name, r.depot_lat, r.depot_lon)
+        if r.depot_lat is None or r.depot_lon is None:
+            raise ValueError(
+                "No depot: expected the rules to set depot_lat and depot_lon (policy.toml), "
+                "or a scenario loaded with load_scenario, which infers them."
+            )
+        return Depot(DEPOT_ID, r.depot_name or DEPOT_ID, r.depot_lat, r.depot_lon)
 
     def township(self, township_id: str) -> Township:
         return self._townships_by_id()[township_id]

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_problem
+from conftest import REPO, make_problem, yudu_rules
 
 from benchmarks import county
 from benchmarks.county_day import CountyDay, check_plan, load_day
@@ -105,7 +105,7 @@ def test_bound_knows_the_stop_limits() -> None:
     most 15, below the threshold of 20, so no plan charters anything. The bound must find exactly that cost
     (fanggang's plan is all fallback too); with room for ten pickups it must drop below it."""
     fleet = (BusType("coach53", 53, 5, 1800.0, 5.5),)
-    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
+    problem, all_fallback = _nine_flows_of_five(fleet, yudu_rules())
 
     bound = _bound_in_fresh_process(problem)
     plan = solve(problem, SolveParams(time_limit_s=2))
@@ -113,7 +113,7 @@ def test_bound_knows_the_stop_limits() -> None:
     assert bound == pytest.approx(all_fallback, rel=1e-6)
     assert bound <= plan.totals.total_cost + 0.01 * len(problem.travellers)  # totals are rounded to fen
 
-    roomy, _ = _nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=10))
+    roomy, _ = _nine_flows_of_five(fleet, yudu_rules(max_pickup_stops=10))
     assert _bound_in_fresh_process(roomy) < all_fallback - 100
 
 
@@ -151,7 +151,7 @@ def test_configuration_bound_is_the_optimum_of_one_full_coach() -> None:
     """One flow of 53 travellers and one 53-seat coach: the only better plan than the fallback is that coach,
     so the bound over whole coach loads must equal fanggang's plan to the fen."""
     fleet = (BusType("coach53", 53, 1, 1800.0, 5.5),)
-    problem = make_problem([(0, 0, [1] * 53)], fleet, PolicyRules())
+    problem = make_problem([(0, 0, [1] * 53)], fleet, yudu_rules())
     plan = solve(problem, SolveParams(time_limit_s=2))
     assert len(plan.buses) == 1 and plan.buses[0].load == 53
 
@@ -165,10 +165,10 @@ def test_configuration_bound_counts_places_per_coach() -> None:
     threshold of 20, so the bound is the all-fallback cost; a fourth pickup lets a coach reach 20, and (the coach
     being cheap) the bound drops below it."""
     fleet = (BusType("coach53", 53, 5, 300.0, 2.0),)
-    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
+    problem, all_fallback = _nine_flows_of_five(fleet, yudu_rules())
 
     three = _configuration_in_fresh_process(problem)
-    four = _configuration_in_fresh_process(_nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=4))[0])
+    four = _configuration_in_fresh_process(_nine_flows_of_five(fleet, yudu_rules(max_pickup_stops=4))[0])
     assert three["converged"] and four["converged"]
     assert three["bound_cny"] == pytest.approx(all_fallback, rel=1e-9)
     assert four["bound_cny"] < all_fallback - 100

@@ -6,12 +6,13 @@ import json
 import sys
 from dataclasses import replace
 
-from conftest import FACTORIES, TOWNSHIPS, make_problem
+from conftest import DAY, FACTORIES, TOWNSHIPS, make_problem
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from scheduler.check import check_plan as check
 from scheduler.model import BusType, Problem
+from scheduler.output import summary_lines
 from scheduler.plan import Plan
 from scheduler.policy import AssemblyPoint, PolicyRules
 from scheduler.solve import SolveParams, solve
@@ -112,8 +113,12 @@ def test_report_date_today_with_closed_gate_is_unplaced() -> None:
     plan = solve(problem, QUICK)
     check_plan(problem, plan)
     assert plan.totals.buses == 0
-    assert {f.mode for f in plan.fallback} == {"unplaced"}
-    assert "report date" in plan.fallback[0].reason
+    assert {(f.mode, f.cause) for f in plan.fallback} == {("unplaced", "timetable")}
+    city = FACTORIES[0].city
+    assert f"no coach from the depot can reach {city} by 06:00 on the report date" in plan.fallback[0].reason
+    assert f"06:00前到达{city}" in plan.fallback[0].reason_zh
+    summary = dict(summary_lines(plan))
+    assert summary[f"无法按时到达 {city} 06:00（报到日 {DAY}）"].startswith("60: no coach from the depot")
 
 
 def test_morning_gate_far_away_means_leaving_later_not_waiting_on_board() -> None:
