@@ -28,9 +28,11 @@ Methods (details in ``benchmarks.county_methods``):
   whose dual bound is reported (so the bound is valid even when the time limit stops it).
   See ``county_methods.lower_bound`` for the proof sketch.
 
-Every plan is re-priced and re-checked by ``benchmarks.county_day.check_plan`` (seats, pairing and places, each
-traveller once, groups kept whole, physical pickup and drop-off stops, gate hours recomputed, time on board,
-charter threshold, fleet); stop-limit violations are reported per method.
+Every plan is re-priced and checked twice: by the planner's own ``scheduler.check.check_plan`` (whose counts are
+reported: stop-limit violations apart, the others by kind) and by the independent ``benchmarks.check.
+check_county_plan`` (seats, pairing and places, each traveller once, groups kept whole, stop limits by place,
+one destination area, the plan's own times against gates and drives, time on board, charter threshold, fleet);
+``checkers_agree`` says whether both find the plan valid or both find it broken.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ COLUMNS = [
     "fallback_cost",
     "stop_violations",
     "other_violations",
+    "checkers_agree",
     "reprice_diff",
     "expresses",
     "notes",
@@ -140,7 +143,9 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
     ref = next((r for r in rows if r.get("method") == "fanggang" and "cost" in r), None)
     out = []
     for r in rows:
+        checked = "violations" in r
         v = r.get("violations") or {}
+        independent = r.get("independent_violations") or {}
         flat = {
             "travellers": r["travellers"],
             "day_travellers": r.get("day_travellers", ""),
@@ -157,8 +162,10 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
             "on_buses": r.get("on_buses", ""),
             "charter_cost": r.get("charter_cost", ""),
             "fallback_cost": r.get("fallback_cost", ""),
-            "stop_violations": (v.get("pickup_stops", 0) + v.get("dropoff_stops", 0)) if v else "",
-            "other_violations": ";".join(f"{k}={n}" for k, n in v.items() if n and "stops" not in k) if v else "",
+            "stop_violations": v.get("stops", 0) if checked else "",
+            "other_violations": ";".join(f"{k}={n}" for k, n in sorted(v.items()) if n and k != "stops"),
+            # The planner's checker and the independent one (benchmarks/check.py) agree whether the plan is valid.
+            "checkers_agree": (bool(v) == any(independent.values())) if checked else "",
             "reprice_diff": r.get("reprice_diff", ""),
             "expresses": PEER_EXPRESSES.get(r["method"], ""),
             "notes": r.get("notes", ""),

@@ -15,10 +15,12 @@ import pytest
 from conftest import REPO, make_problem, yudu_rules
 
 from benchmarks import county
-from benchmarks.county_day import CountyDay, check_plan, load_day
+from benchmarks.check import check_county_plan
+from benchmarks.county_day import CountyDay, load_day
 from benchmarks.county_methods import run_baseline
 from fixtures.generate import write_scenario
 from scheduler.model import BusType, Problem
+from scheduler.plan import Stop
 from scheduler.policy import PolicyRules
 from scheduler.solve import SolveParams, solve
 
@@ -51,7 +53,7 @@ def test_baseline_respects_threshold_fleet_and_rules(small_day: CountyDay) -> No
     used = Counter(b.vehicle_type for b in plan.buses)
     fleet = {b.vehicle_type: b.count for b in small_day.problem.fleet}
     assert all(n <= fleet[v] for v, n in used.items())
-    assert all(n == 0 for n in check_plan(small_day, plan).values())
+    assert all(n == 0 for n in check_county_plan(small_day, plan).values())
     # No flow left on the fallback is big enough for a bus of its own.
     left: Counter[tuple[str, str]] = Counter()
     for f in plan.fallback:
@@ -69,9 +71,52 @@ def test_checker_counts_stop_limit_and_capacity_violations(small_day: CountyDay)
     crowded = dataclasses.replace(bus, seats=bus.load - 1)
     extra = [dataclasses.replace(bus.stops[0], place_id=p, board=()) for p in list(small_day.townships)[:4]]
     many_stops = dataclasses.replace(bus, stops=(*extra, *bus.stops))
-    found = check_plan(small_day, dataclasses.replace(plan, buses=(crowded, many_stops, *plan.buses[1:])))
+    found = check_county_plan(small_day, dataclasses.replace(plan, buses=(crowded, many_stops, *plan.buses[1:])))
     assert found["capacity"] >= 1
     assert found["pickup_stops"] >= 1
+
+
+def test_the_planners_checker_and_the_independent_one_agree(small_day: CountyDay) -> None:
+    """On fanggang's plan of a generated day and on eight ways of breaking it, scheduler.check.check_plan and
+    benchmarks.check.check_county_plan agree whether the plan keeps the rules."""
+    from scheduler.check import check_plan
+
+    plan = solve(small_day.problem, SolveParams(time_limit_s=3))
+    bus = max(plan.buses, key=lambda b: len(b.stops))
+    first, last = bus.stops[0], bus.stops[-1]
+    rider = last.alight[0]
+    broken = {
+        "seats": dataclasses.replace(bus, seats=bus.load - 1),
+        "early start": dataclasses.replace(
+            bus, stops=(dataclasses.replace(first, arrival_s=3600, departure_s=3600 + 900), *bus.stops[1:])
+        ),
+        "night arrival": dataclasses.replace(bus, stops=(*bus.stops[:-1], _moved(last, 20 * 3600))),
+        "too fast": dataclasses.replace(
+            bus, stops=(*bus.stops[:-1], _moved(last, bus.stops[-2].departure_s + 1 - last.arrival_s))
+        ),
+        "never alights": dataclasses.replace(
+            bus,
+            stops=(*bus.stops[:-1], dataclasses.replace(last, alight=tuple(t for t in last.alight if t != rider))),
+        ),
+    }
+    plans = {
+        name: dataclasses.replace(plan, buses=(b, *[x for x in plan.buses if x is not bus]))
+        for name, b in broken.items()
+    }
+    plans["missing"] = dataclasses.replace(plan, fallback=plan.fallback[1:])
+    plans["doubled"] = dataclasses.replace(
+        plan, fallback=(*plan.fallback, dataclasses.replace(plan.fallback[0], traveller_id=rider))
+    )
+    plans["fleet"] = dataclasses.replace(plan, buses=(*plan.buses, *plan.buses))
+    assert check_plan(small_day.problem, plan) == []
+    assert not any(check_county_plan(small_day, plan).values())
+    for name, variant in plans.items():
+        assert check_plan(small_day.problem, variant), name
+        assert any(check_county_plan(small_day, variant).values()), name
+
+
+def _moved(stop: Stop, by_s: int) -> Stop:
+    return dataclasses.replace(stop, arrival_s=stop.arrival_s + by_s, departure_s=stop.departure_s + by_s)
 
 
 def test_quick_mode_writes_every_method(quick_rows: list[dict[str, str]]) -> None:
