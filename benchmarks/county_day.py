@@ -19,11 +19,11 @@ from pathlib import Path
 
 from scheduler.areas import cluster_factories
 from scheduler.grouping import DirectBus, Party, bundle_for_pooling, form_parties, peel_direct_buses
-from scheduler.model import BusType, Factory, Place, Problem, Township
+from scheduler.model import BusType, Factory, Leg, Place, Problem, Township
 from scheduler.plan import Bus, Fallback, Plan, Stop
 from scheduler.policy import AssemblyPoint
 from scheduler.scenario import load_scenario
-from scheduler.travel import GeodesicTravel, Leg
+from scheduler.travel import GeodesicTravel
 
 DAY_S = 24 * 3600
 # The sentence of an unplaced line names the gate and the journey; the benchmark does not time them.

@@ -8,14 +8,12 @@ reported at once) in ``scheduler.scenario`` before these objects are built.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from scheduler.messages import Message
 from scheduler.policy import AssemblyPoint, PolicyRules
-
-if TYPE_CHECKING:
-    from scheduler.travel import DistanceTable
 
 # The depot's place id, as a distances file names it.
 DEPOT_ID = "depot"
@@ -32,6 +30,33 @@ class Place(Protocol):
     def lat(self) -> float: ...
     @property
     def lon(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """How far and how long by coach from one place to another (driving only, no rests)."""
+
+    distance_km: float
+    drive_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class DistanceTable:
+    """Road legs between named places, as a distances file gives them: (from place_id, to place_id) -> Leg.
+
+    A pair serves both directions, unless the table also has the reverse pair, which then wins for its own
+    direction: map services give nearly the same road both ways, and a county that exported only township ->
+    factory legs still gets the empty run back to the depot from its own figures.
+    ``source`` names the file, for summaries. ``scheduler.travel.TableTravel`` plans with it.
+    """
+
+    legs: Mapping[tuple[str, str], Leg]
+    source: str = ""
+
+    def get(self, origin_id: str, destination_id: str) -> Leg | None:
+        """The leg from ``origin_id`` to ``destination_id`` (or, failing that, the reverse pair's), or None."""
+        leg = self.legs.get((origin_id, destination_id))
+        return leg if leg is not None else self.legs.get((destination_id, origin_id))
 
 
 def _check_coordinates(what: str, lat: float, lon: float) -> None:

@@ -37,9 +37,8 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from scheduler.defaults import infer_home_settings
-from scheduler.model import DEPOT_ID, BusType, Factory, Scenario, Township, Traveller
+from scheduler.model import DEPOT_ID, BusType, DistanceTable, Factory, Scenario, Township, Traveller
 from scheduler.policy import InvalidPolicy, PolicyRules, load_policy
-from scheduler.travel import DistanceTable
 from scheduler.validation import (
     FACTORIES_FILE,
     FLEET_FILE,

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler.clock import DAY_S
-from scheduler.model import BusType, Depot, Factory, Place, Problem, Township
+from scheduler.model import BusType, Depot, Factory, Leg, Place, Problem, Township
 from scheduler.plan import Bus, Stop
 from scheduler.policy import AssemblyPoint
-from scheduler.travel import GeodesicTravel, Leg, TravelModel
+from scheduler.travel import GeodesicTravel, TravelModel
 
 Windows = tuple[tuple[int, int], ...]
 

@@ -11,20 +11,12 @@ Two providers are interchangeable:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from geopy.distance import geodesic
 
-if TYPE_CHECKING:
-    from scheduler.model import Place
-
-
-@dataclass(frozen=True, slots=True)
-class Leg:
-    distance_km: float
-    drive_s: int
+from scheduler.model import DistanceTable, Leg, Place
 
 
 class TravelModel(Protocol):
@@ -52,25 +44,6 @@ class GeodesicTravel:
         local = min(km, 2 * self.local_km)
         hours = local / self.local_kmh + (km - local) / self.expressway_kmh
         return round(hours * 3600)
-
-
-@dataclass(frozen=True, slots=True)
-class DistanceTable:
-    """Road legs between named places, as a distances file gives them: (from place_id, to place_id) -> Leg.
-
-    A pair serves both directions, unless the table also has the reverse pair, which then wins for its own
-    direction: map services give nearly the same road both ways, and a county that exported only township ->
-    factory legs still gets the empty run back to the depot from its own figures.
-    ``source`` names the file, for summaries.
-    """
-
-    legs: Mapping[tuple[str, str], Leg]
-    source: str = ""
-
-    def get(self, origin_id: str, destination_id: str) -> Leg | None:
-        """The leg from ``origin_id`` to ``destination_id`` (or, failing that, the reverse pair's), or None."""
-        leg = self.legs.get((origin_id, destination_id))
-        return leg if leg is not None else self.legs.get((destination_id, origin_id))
 
 
 class TableTravel:
@@ -106,4 +79,4 @@ class TableTravel:
         return len(self._estimated)
 
 
-__all__ = ["DistanceTable", "GeodesicTravel", "Leg", "TableTravel", "TravelModel"]
+__all__ = ["GeodesicTravel", "TableTravel", "TravelModel"]

@@ -24,9 +24,8 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from scheduler.clock import parse_clock
-from scheduler.model import BusType, Factory, Township, Traveller
+from scheduler.model import BusType, Factory, Leg, Township, Traveller
 from scheduler.policy import PolicyRules
-from scheduler.travel import Leg
 
 TOWNSHIPS_FILE = "townships.csv"
 FACTORIES_FILE = "factories.csv"

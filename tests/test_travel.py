@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import FACTORIES, TOWNSHIPS, make_problem
 
-from scheduler.model import BusType
+from scheduler.model import BusType, DistanceTable, Leg
 from scheduler.scenario import load_scenario
 from scheduler.solve import SolveParams, solve
-from scheduler.travel import DistanceTable, GeodesicTravel, Leg, TableTravel
+from scheduler.travel import GeodesicTravel, TableTravel
 from scheduler.validation import InvalidScenario
 
 DATA = Path(__file__).parent / "data"
