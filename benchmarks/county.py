@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -101,6 +102,12 @@ def versions() -> dict[str, str]:
     }
 
 
+def set_rules(policy: Path, rules: Sequence[str]) -> None:
+    """Put ``key = value`` settings (TOML values) at the top of a policy.toml, before its tables."""
+    if rules:
+        policy.write_text("\n".join(rules) + "\n" + policy.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 def run_method(method: str, scenario: Path, time_limit_s: float, work: Path) -> dict:
     """Run one method in a fresh Python process and read back its measurements."""
     out = work / f"{method}.json"
@@ -120,12 +127,15 @@ def run_method(method: str, scenario: Path, time_limit_s: float, work: Path) -> 
     return row
 
 
-def bench_size(travellers: int, time_limit_s: float, methods: list[str], say) -> list[dict]:
+def bench_size(
+    travellers: int, time_limit_s: float, methods: list[str], say, rules: Sequence[str] = (), seed: int = 7
+) -> list[dict]:
     from fixtures.generate import write_scenario
 
     with tempfile.TemporaryDirectory(prefix="county-bench-") as tmp:
         scenario = Path(tmp) / "scenario"
-        write_scenario(scenario, travellers=travellers, seed=7)
+        write_scenario(scenario, travellers=travellers, seed=seed)
+        set_rules(scenario / "policy.toml", rules)
         rows = []
         for method in methods:
             say(f"{travellers} travellers: {method} ...")
@@ -285,7 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one 2,000-traveller county, a few seconds each (CI)")
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
     parser.add_argument("--methods", default=",".join(METHODS), help="subset of " + ",".join(METHODS))
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a policy.toml setting for the generated county, e.g. 'threshold_is_entitlement = false' (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the fixture generator's seed (7: the fixture county)")
     args = parser.parse_args(argv)
+    for rule in args.rule:
+        if "=" not in rule:
+            parser.error(f"--rule: expected KEY=VALUE, got {rule!r}")
     sizes = [2000] if args.quick else [int(s) for s in args.travellers.split(",") if s.strip()]
     limit = 3.0 if args.quick else args.time_limit
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -294,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
     rows: list[dict] = []
     for size in sizes:
-        rows.extend(bench_size(size, limit, methods, lambda text: print(text, file=sys.stderr, flush=True)))
+        say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+        rows.extend(bench_size(size, limit, methods, say, args.rule, args.seed))
         write_csv(rows, args.out)
     print_table(rows)
     print(f"wrote {args.out}")
