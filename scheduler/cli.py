@@ -63,7 +63,10 @@ def run_planning_command(args: argparse.Namespace) -> int:
     try:
         day = dt.date.fromisoformat(args.date)
     except ValueError:
-        console.print(f"[red]--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]")
+        console.print(
+            f"[red]--date 应为 YYYY-MM-DD 格式的日期，实际为 {args.date!r} / "
+            f"--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]"
+        )
         return EXIT_BAD_INPUT
     return _run(console, args.scenario, args.policy, args.distances, day, args.out, args.time_limit)
 
@@ -78,27 +81,30 @@ def _run(
     time_limit: float,
 ) -> int:
     if time_limit <= 0:
-        console.print("[red]--time-limit: expected a positive number of seconds.[/red]")
+        console.print("[red]--time-limit 应为正的秒数 / --time-limit: expected a positive number of seconds.[/red]")
         return EXIT_BAD_INPUT
     started = time.monotonic()
     try:
         scenario = load_scenario(scenario_path, policy, distances)
     except InvalidScenario as err:
         console.print(
-            f"[red]The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
+            f"[red]{scenario_path} 有 {len(err.problems)} 处问题，未写出任何文件 / "
+            f"The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
         )
         for line in err.problems[:200]:
             console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         if len(err.problems) > 200:
-            console.print(f"  ... and {len(err.problems) - 200} more")
+            console.print(f"  ... 另有 {len(err.problems) - 200} 处 / and {len(err.problems) - 200} more")
         return EXIT_BAD_INPUT
     _print_assumptions(console, scenario, policy)
     if day is None:
         day = scenario.busiest_day()
     problem = scenario.problem_for(day)
     console.print(
-        f"{scenario.rules.county}: {len(problem.travellers)} travellers can travel on {day} "
-        f"(loaded in {time.monotonic() - started:.1f} s); planning within {time_limit:g} s."
+        f"{scenario.rules.county}：{day} 可出行 {len(problem.travellers)} 人，{time_limit:g} 秒内完成计划 / "
+        f"{len(problem.travellers)} travellers can travel on {day} (loaded in {time.monotonic() - started:.1f} s); "
+        f"planning within {time_limit:g} s.",
+        soft_wrap=True,
     )
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -120,8 +126,16 @@ def _run(
         plan = replace(plan, stats={**plan.stats, "distances_file": travel.table.source, **counts})
     write_plan(plan, problem, out)
     _print_summary(console, plan)
+    if plan.stats["violations"]:
+        # The planner checks what it returns; a broken rule is a planner bug, and the dispatcher must know.
+        console.print(
+            f"[red bold]计划违反 {plan.stats['violations']} 条规则（程序缺陷），请勿发布 / The plan breaks "
+            f"{plan.stats['violations']} rule(s), a planner bug: do not publish it.[/red bold]"
+        )
     console.print(
-        f"Written to {out}/ (plan.json, buses.csv, fallback.csv, manifests/) in {time.monotonic() - started:.1f} s."
+        f"已写入 {out}/（plan.json, buses.csv, fallback.csv, manifests/），用时 {time.monotonic() - started:.1f} 秒 / "
+        f"Written to {out}/ in {time.monotonic() - started:.1f} s.",
+        soft_wrap=True,
     )
     return 0
 
