@@ -28,9 +28,11 @@ Methods (details in ``benchmarks.county_methods``):
   whose dual bound is reported (so the bound is valid even when the time limit stops it).
   See ``county_methods.lower_bound`` for the proof sketch.
 
-Every plan is re-priced and re-checked by ``benchmarks.county_day.check_plan`` (seats, pairing and places, each
-traveller once, groups kept whole, physical pickup and drop-off stops, gate hours recomputed, time on board,
-charter threshold, fleet); stop-limit violations are reported per method.
+Every plan is re-priced and checked twice: by the planner's own ``scheduler.check.check_plan`` (whose counts are
+reported: stop-limit violations apart, the others by kind) and by the independent ``benchmarks.check.
+check_county_plan`` (seats, pairing and places, each traveller once, groups kept whole, stop limits by place,
+one destination area, the plan's own times against gates and drives, time on board, charter threshold, fleet);
+``checkers_agree`` says whether both find the plan valid or both find it broken.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -76,6 +79,7 @@ COLUMNS = [
     "fallback_cost",
     "stop_violations",
     "other_violations",
+    "checkers_agree",
     "reprice_diff",
     "expresses",
     "notes",
@@ -98,6 +102,12 @@ def versions() -> dict[str, str]:
     }
 
 
+def set_rules(policy: Path, rules: Sequence[str]) -> None:
+    """Put ``key = value`` settings (TOML values) at the top of a policy.toml, before its tables."""
+    if rules:
+        policy.write_text("\n".join(rules) + "\n" + policy.read_text(encoding="utf-8"), encoding="utf-8")
+
+
 def run_method(method: str, scenario: Path, time_limit_s: float, work: Path) -> dict:
     """Run one method in a fresh Python process and read back its measurements."""
     out = work / f"{method}.json"
@@ -117,12 +127,15 @@ def run_method(method: str, scenario: Path, time_limit_s: float, work: Path) -> 
     return row
 
 
-def bench_size(travellers: int, time_limit_s: float, methods: list[str], say) -> list[dict]:
+def bench_size(
+    travellers: int, time_limit_s: float, methods: list[str], say, rules: Sequence[str] = (), seed: int = 7
+) -> list[dict]:
     from fixtures.generate import write_scenario
 
     with tempfile.TemporaryDirectory(prefix="county-bench-") as tmp:
         scenario = Path(tmp) / "scenario"
-        write_scenario(scenario, travellers=travellers, seed=7)
+        write_scenario(scenario, travellers=travellers, seed=seed)
+        set_rules(scenario / "policy.toml", rules)
         rows = []
         for method in methods:
             say(f"{travellers} travellers: {method} ...")
@@ -140,7 +153,9 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
     ref = next((r for r in rows if r.get("method") == "fanggang" and "cost" in r), None)
     out = []
     for r in rows:
+        checked = "violations" in r
         v = r.get("violations") or {}
+        independent = r.get("independent_violations") or {}
         flat = {
             "travellers": r["travellers"],
             "day_travellers": r.get("day_travellers", ""),
@@ -157,8 +172,10 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
             "on_buses": r.get("on_buses", ""),
             "charter_cost": r.get("charter_cost", ""),
             "fallback_cost": r.get("fallback_cost", ""),
-            "stop_violations": (v.get("pickup_stops", 0) + v.get("dropoff_stops", 0)) if v else "",
-            "other_violations": ";".join(f"{k}={n}" for k, n in v.items() if n and "stops" not in k) if v else "",
+            "stop_violations": v.get("stops", 0) if checked else "",
+            "other_violations": ";".join(f"{k}={n}" for k, n in sorted(v.items()) if n and k != "stops"),
+            # The planner's checker and the independent one (benchmarks/check.py) agree whether the plan is valid.
+            "checkers_agree": (bool(v) == any(independent.values())) if checked else "",
             "reprice_diff": r.get("reprice_diff", ""),
             "expresses": PEER_EXPRESSES.get(r["method"], ""),
             "notes": r.get("notes", ""),
@@ -278,7 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one 2,000-traveller county, a few seconds each (CI)")
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
     parser.add_argument("--methods", default=",".join(METHODS), help="subset of " + ",".join(METHODS))
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a policy.toml setting for the generated county, e.g. 'threshold_is_entitlement = false' (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the fixture generator's seed (7: the fixture county)")
     args = parser.parse_args(argv)
+    for rule in args.rule:
+        if "=" not in rule:
+            parser.error(f"--rule: expected KEY=VALUE, got {rule!r}")
     sizes = [2000] if args.quick else [int(s) for s in args.travellers.split(",") if s.strip()]
     limit = 3.0 if args.quick else args.time_limit
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -287,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
     rows: list[dict] = []
     for size in sizes:
-        rows.extend(bench_size(size, limit, methods, lambda text: print(text, file=sys.stderr, flush=True)))
+        say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+        rows.extend(bench_size(size, limit, methods, say, args.rule, args.seed))
         write_csv(rows, args.out)
     print_table(rows)
     print(f"wrote {args.out}")

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from scheduler.areas import cluster_factories
 from scheduler.grouping import DirectBus, Party, bundle_for_pooling, form_parties, peel_direct_buses
-from scheduler.model import BusType, Factory, Place, Problem, Township
+from scheduler.model import BusType, Factory, Leg, Place, Problem, Township
 from scheduler.plan import Bus, Fallback, Plan, Stop
 from scheduler.policy import AssemblyPoint
 from scheduler.scenario import load_scenario
-from scheduler.travel import GeodesicTravel, Leg
+from scheduler.travel import GeodesicTravel
 
 DAY_S = 24 * 3600
 # The sentence of an unplaced line names the gate and the journey; the benchmark does not time them.
@@ -76,6 +76,11 @@ class CountyDay:
         self.factories: dict[str, Factory] = {f.factory_id: f for f in p.factories}
         self.points: dict[str, PointPlace] = {a.point_id: PointPlace(a) for a in self.rules.assembly_points}
         self.travellers = {t.traveller_id: t for t in p.travellers}
+        self._group_report: dict[tuple[str, str, str], dt.date] = {}
+        for t in p.travellers:
+            if t.group_id:
+                key = (t.group_id, t.township_id, t.factory_id)
+                self._group_report[key] = min(self._group_report.get(key, t.report_date), t.report_date)
         self.largest_seats = max((b.seats for b in p.fleet), default=0)
         self.usable = [b for b in p.fleet if b.seats >= self.rules.charter_min_group and b.count > 0]
         parties = form_parties(p)
@@ -126,9 +131,18 @@ class CountyDay:
         return merged
 
     def reachable(self, party: Party) -> bool:
+        """A coach leaving the depot at depart_from, boarding one person at the township and driving on, reaches
+        the gate before it closes on the last day the party may arrive."""
         township, factory = self.townships[party.township_id], self.factories[party.factory_id]
         windows = self.windows(factory, party.arrive_by)
-        earliest = self.rules.depart_from_s + self.with_rests_s(self.leg(township, factory).drive_s)
+        rules = self.rules
+        boarding = round(rules.boarding_minutes_per_stop * 60) + round(rules.boarding_seconds_per_person)
+        earliest = (
+            rules.depart_from_s
+            + self.with_rests_s(self.leg(self.depot, township).drive_s)
+            + boarding
+            + self.with_rests_s(self.leg(township, factory).drive_s)
+        )
         return bool(windows) and earliest <= windows[-1][1]
 
     def fallback_per_person(self, township_id: str, factory_id: str) -> float:
@@ -222,11 +236,12 @@ class CountyDay:
         return Bus("", bus_type.vehicle_type, bus_type.seats, area, tuple(stops), km, hours, drivers, round(cost, 2))
 
     def schedule(self, stops: Sequence[Sequence]) -> list[tuple[int, int]]:
-        """(arrival, departure) at each stop, waiting for a gate to open (next day if need be)."""
+        """(arrival, departure) at each stop, leaving the depot at depart_from and waiting for a gate to open
+        (next day if need be)."""
         rules = self.rules
         t = rules.depart_from_s
         out = []
-        previous: Place | None = None
+        previous: Place | None = self.depot
         for place_id, kind, riders in stops:
             place = self.place(place_id)
             if previous is not None:
@@ -238,7 +253,7 @@ class CountyDay:
                 dwell = rules.alighting_minutes_per_stop * 60
                 factory = self.factories.get(place_id)
                 if factory is not None:
-                    last = max((self.party_arrive_by(tid) for tid in riders), default=self.problem.date)
+                    last = min((self.party_arrive_by(tid) for tid in riders), default=self.problem.date)
                     for start, end in self.windows(factory, last):
                         if t <= end:
                             t = max(t, start)
@@ -250,8 +265,14 @@ class CountyDay:
         return out
 
     def party_arrive_by(self, traveller_id: str) -> dt.date:
+        """A traveller's last day to arrive: the earliest report date of their group, at most the next day."""
         t = self.travellers[traveller_id]
-        return min(t.report_date, self.problem.date + dt.timedelta(days=1))
+        report = (
+            self._group_report.get((t.group_id, t.township_id, t.factory_id), t.report_date)
+            if t.group_id
+            else t.report_date
+        )
+        return min(report, self.problem.date + dt.timedelta(days=1))
 
     def direct_bus(self, direct: DirectBus) -> Bus:
         first = direct.parties[0]
@@ -340,101 +361,6 @@ def load_day(folder: Path) -> CountyDay:
     """The busiest day of a scenario folder."""
     scenario = load_scenario(folder)
     return CountyDay(scenario.problem_for(scenario.busiest_day()))
-
-
-# ---------------------------------------------------------------------- independent checker
-CHECKS = (
-    "capacity",
-    "pairing",
-    "coverage",
-    "groups_split",
-    "pickup_stops",
-    "dropoff_stops",
-    "time_windows",
-    "ride_time",
-    "below_threshold",
-    "fleet",
-)
-
-
-def check_plan(day: CountyDay, plan: Plan) -> dict[str, int]:
-    """Count rule violations of a plan, from its stops alone: seats, each traveller on exactly one bus (boarding
-    at own township or its assembly point before alighting at own factory) or in the fallback, groups that fit
-    one coach kept together, stop limits (physical stops of each kind), gate hours (recomputed), time on board,
-    the charter threshold and the fleet."""
-    rules = day.rules
-    found = dict.fromkeys(CHECKS, 0)
-    seen: Counter[str] = Counter()
-    bus_of: dict[str, int] = {}
-    for k, bus in enumerate(plan.buses):
-        load = 0
-        boarded_at: dict[str, int] = {}
-        for i, stop in enumerate(bus.stops):
-            load += len(stop.board) - len(stop.alight)
-            if load > bus.seats:
-                found["capacity"] += 1
-            for tid in stop.board:
-                traveller = day.travellers.get(tid)
-                allowed = {p.place_id for p in day.pickup_places(traveller.township_id)} if traveller else set()
-                if stop.kind != "pickup" or stop.place_id not in allowed or tid in boarded_at:
-                    found["pairing"] += 1
-                boarded_at[tid] = i
-                seen[tid] += 1
-                bus_of[tid] = k
-            for tid in stop.alight:
-                traveller = day.travellers.get(tid)
-                if (
-                    stop.kind != "dropoff"
-                    or traveller is None
-                    or stop.place_id != traveller.factory_id
-                    or tid not in boarded_at
-                ):
-                    found["pairing"] += 1
-                    continue
-                ride_s = stop.arrival_s - bus.stops[boarded_at.pop(tid)].departure_s
-                if ride_s > rules.max_ride_hours * 3600:
-                    found["ride_time"] += 1
-        found["pairing"] += len(boarded_at)  # boarded, never alighted
-        if load != 0:
-            found["capacity"] += 0
-        pickups = sum(1 for s in bus.stops if s.kind == "pickup")
-        dropoffs = sum(1 for s in bus.stops if s.kind == "dropoff")
-        found["pickup_stops"] += pickups > rules.max_pickup_stops
-        found["dropoff_stops"] += dropoffs > rules.max_dropoff_stops
-        found["below_threshold"] += bus.load < rules.charter_min_group
-        found["time_windows"] += _late_stops(day, bus)
-    for f in plan.fallback:
-        seen[f.traveller_id] += 1
-    expected = set(day.travellers)
-    found["coverage"] = sum(1 for t in expected if seen[t] != 1) + sum(1 for t in seen if t not in expected)
-    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for t in day.problem.travellers:
-        if t.group_id:
-            groups[(t.group_id, t.township_id, t.factory_id)].append(t.traveller_id)
-    for members in groups.values():
-        if len(members) <= day.largest_seats and len({bus_of.get(t, -1) for t in members}) > 1:
-            found["groups_split"] += 1
-    used = Counter(b.vehicle_type for b in plan.buses)
-    fleet = {b.vehicle_type: b.count for b in day.problem.fleet}
-    found["fleet"] = sum(max(0, n - fleet.get(v, 0)) for v, n in used.items())
-    return found
-
-
-def _late_stops(day: CountyDay, bus: Bus) -> int:
-    """Drop-offs whose recomputed arrival (driving, rests, dwell, waiting) misses every allowed gate window."""
-    late = 0
-    stops = [(s.place_id, s.kind, s.board or s.alight) for s in bus.stops]
-    times = day.schedule(stops)
-    for stop, (arrival, _) in zip(bus.stops, times, strict=True):
-        if stop.kind != "dropoff":
-            continue
-        factory = day.factories.get(stop.place_id)
-        if factory is None:
-            continue
-        last = max(day.party_arrive_by(t) for t in stop.alight) if stop.alight else day.problem.date
-        if not any(start <= arrival <= end for start, end in day.windows(factory, last)):
-            late += 1
-    return late
 
 
 def reprice(day: CountyDay, bus: Bus) -> float:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from scheduler.areas import destination_areas
 from scheduler.clock import format_moment
-from scheduler.fallback import fallback_cost, reachable
-from scheduler.grouping import form_parties
+from scheduler.fallback import chartered, entitled_flows, fallback_cost, reachable
+from scheduler.grouping import Party, form_parties
 from scheduler.model import Problem, Traveller
 from scheduler.plan import Bus, Plan
 from scheduler.timetable import Timetable
@@ -30,7 +30,7 @@ VIOLATION_KINDS = (
     "gates",  # boarding on the plan date once a coach can be there; arrivals within receiving hours
     "ride",  # time on board: the route's span from first to last stop
     "driving",  # time between stops covers the drive with rests and the dwell; a second driver when needed
-    "threshold",  # a chartered bus carries at least the threshold
+    "threshold",  # a chartered bus carries at least the threshold, or riders of a flow entitled to seats
     "groups",  # registered groups that fit a coach ride together or fall back together
     "fleet",  # coaches of each type within the contract
     "fallback",  # the rule's mode and cost for everyone off the buses; unplaced only when unreachable
@@ -74,10 +74,17 @@ def check_plan(
     _check_coverage(problem, plan, add)
     area_of = destination_areas(problem, timetable)
     people = {t.traveller_id: t for t in problem.travellers}
+    parties = form_parties(problem)
+    party_of = {t: p for p in parties for t in p.traveller_ids}
+    entitled = entitled_flows(problem.rules, (p for p in parties if reachable(timetable, p)))
     for bus in plan.buses:
         _check_bus(timetable, area_of, people, bus, add)
+        known = all(t in party_of for t in bus.traveller_ids)
+        if known and not chartered(bus, party_of, problem.rules.charter_min_group, entitled):
+            add("threshold", bus.bus_id, f"carries {bus.load}, below the charter threshold of "
+                f"{problem.rules.charter_min_group}, and nobody of a flow entitled to seats")  # fmt: skip
     _check_groups_and_fleet(problem, plan, add)
-    _check_fallback_and_money(timetable, plan, add)
+    _check_fallback_and_money(timetable, party_of, plan, add)
     return found
 
 
@@ -147,8 +154,6 @@ def _check_bus(
     areas = {area_of.get(f, f) for f in factories}
     if len(areas) > 1:
         add("area", where, f"drops off in {len(areas)} destination areas: {', '.join(sorted(areas))}")
-    if bus.load < rules.charter_min_group:
-        add("threshold", where, f"carries {bus.load}, below the charter threshold of {rules.charter_min_group}")
 
     # The timetable: windows, dwell, drives with rests, the route's span, the drivers.
     if any(tid not in people for s in bus.stops for tid in s.board + s.alight):
@@ -197,10 +202,9 @@ def _check_groups_and_fleet(problem: Problem, plan: Plan, add: Report) -> None:
             add("groups", group_id, f"the group of {len(members)} is split between buses or the fallback")
 
 
-def _check_fallback_and_money(timetable: Timetable, plan: Plan, add: Report) -> None:
+def _check_fallback_and_money(timetable: Timetable, parties: dict[str, Party], plan: Plan, add: Report) -> None:
     problem, rules = timetable.problem, timetable.rules
     people = {t.traveller_id: t for t in problem.travellers}
-    parties = {t: p for p in form_parties(problem) for t in p.traveller_ids}
     for line in plan.fallback:
         person, party = people.get(line.traveller_id), parties.get(line.traveller_id)
         if person is None or party is None:

@@ -158,7 +158,8 @@ def _downsize(instance: PdpInstance, draft: _Draft, free_vehicles: list[int]) ->
 
 def _worth_it(instance: PdpInstance, draft: _Draft) -> bool:
     vehicle = instance.vehicles[draft.vehicle]
-    if draft.load < vehicle.min_load:
+    meets_floor = any(instance.requests[r].meets_floor for r, _ in draft.requests)
+    if draft.load < vehicle.min_load and not meets_floor:
         return False
     penalties = [instance.requests[r].penalty for r, _ in draft.requests]
     if any(p is None for p in penalties):

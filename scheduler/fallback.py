@@ -1,8 +1,11 @@
-"""Who does not ride a chartered bus, what the county's rule gives them instead and why, and the subsidies due.
+"""Who has a right to a seat, who does not ride a chartered bus, what the county's rule gives them instead and
+why, and the subsidies due.
 
-The planner's stages only say who was left off and the cause (``Unserved``); the fallback lines, with the mode
-the rule gives (township transport or a free ticket), what it pays and the reason as data, are made here, once,
-for the whole plan.
+The county's rule: a township-factory flow of at least ``charter_min_group`` travellers on a date gets
+chartered seats while coaches last (``entitled_flows``; ``threshold_is_entitlement = false`` leaves it to cost);
+smaller groups are moved by their township and reimbursed; scattered people get free tickets. The planner's
+stages only say who was left off and the cause (``Unserved``); the fallback lines, with the mode the rule gives,
+what it pays and the reason as data, are made here, once, for the whole plan.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from scheduler.clock import format_clock
 from scheduler.grouping import Party
 from scheduler.model import Problem, Traveller
 from scheduler.plan import Bus, Fallback
+from scheduler.policy import PolicyRules
 from scheduler.timetable import Timetable
 
 FEN = 100  # the models count money in fen so that integer costs lose nothing
@@ -45,16 +49,32 @@ def fallback_cost(timetable: Timetable, township_id: str, factory_id: str) -> fl
     return timetable.rules.reimburse_per_km * timetable.leg(township, factory).distance_km
 
 
-def left_off_penalty_fen(timetable: Timetable, township_id: str, factory_id: str, people: int) -> int:
+def entitled_flows(rules: PolicyRules, parties: Iterable[Party]) -> set[Flow]:
+    """The flows whose travellers have a right to chartered seats: those of at least the threshold among the
+    parties that can travel on the date (none when the county plans by cost alone)."""
+    if not rules.threshold_is_entitlement:
+        return set()
+    sizes: Counter[Flow] = Counter()
+    for party in parties:
+        sizes[(party.township_id, party.factory_id)] += party.size
+    return {flow for flow, n in sizes.items() if n >= rules.charter_min_group}
+
+
+def left_off_penalty_fen(
+    timetable: Timetable, township_id: str, factory_id: str, people: int, entitled: bool = False
+) -> int:
     """What leaving ``people`` of one flow off the buses costs the models: the rule's fallback when cost may
-    decide, a prohibitive figure when the county wants them on a bus."""
-    if not timetable.rules.price_alternatives:
+    decide, a prohibitive figure when they are entitled to a seat or the county wants everyone on a bus."""
+    if entitled or not timetable.rules.price_alternatives:
         return MUST_SERVE_PENALTY_FEN * people
     return max(1, round(fallback_cost(timetable, township_id, factory_id) * people * FEN))
 
 
-def fallback_lines(timetable: Timetable, unserved: Iterable[Unserved], flows: Counter[Flow]) -> list[Fallback]:
+def fallback_lines(
+    timetable: Timetable, unserved: Iterable[Unserved], flows: Counter[Flow], entitled: set[Flow] | None = None
+) -> list[Fallback]:
     """One fallback line per traveller of the unserved parties, with the rule's mode and the reason as data."""
+    entitled = entitled or set()
     rules = timetable.rules
     lines: list[Fallback] = []
     for item in unserved:
@@ -76,7 +96,8 @@ def fallback_lines(timetable: Timetable, unserved: Iterable[Unserved], flows: Co
             "mode": mode,
             "per_person": per_person,
             "threshold": rules.charter_min_group,
-            "priced": rules.price_alternatives,
+            # The cost rule applied: the party could be left off because its seat cost more than its fallback.
+            "priced": rules.price_alternatives and (party.township_id, party.factory_id) not in entitled,
         }
         if cause in ("small_flow", "no_seat"):
             params |= {"max_pickup_stops": rules.max_pickup_stops, "max_dropoff_stops": rules.max_dropoff_stops}
@@ -120,13 +141,22 @@ def subsidies(problem: Problem, unplaced: set[str]) -> dict[str, float]:
     return due
 
 
-def drop_underfilled(buses: list[Bus], parties: list[Party], threshold: int) -> tuple[list[Bus], list[Unserved]]:
-    """A bus below the charter threshold is not chartered: its riders take the policy fallback."""
+def chartered(bus: Bus, party_of: dict[str, Party], threshold: int, entitled: set[Flow]) -> bool:
+    """A bus runs as a charter when it carries at least the threshold, or riders entitled to a seat."""
+    if bus.load >= threshold:
+        return True
+    return any((party_of[t].township_id, party_of[t].factory_id) in entitled for t in bus.traveller_ids)
+
+
+def drop_underfilled(
+    buses: list[Bus], parties: list[Party], threshold: int, entitled: set[Flow]
+) -> tuple[list[Bus], list[Unserved]]:
+    """A bus that is not chartered (``chartered``) does not run: its riders take the policy fallback."""
     party_of = {t: p for p in parties for t in p.traveller_ids}
     kept: list[Bus] = []
     left: list[Unserved] = []
     for bus in buses:
-        if bus.load >= threshold:
+        if chartered(bus, party_of, threshold, entitled):
             kept.append(bus)
             continue
         riding = {party_of[t].traveller_ids[0]: party_of[t] for t in bus.traveller_ids}

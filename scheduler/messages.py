@@ -1,8 +1,8 @@
 """What the planner tells people, as data: a code and its figures, rendered in Chinese and in English.
 
-A fallback line, a progress report or an assumption the planner made carries a ``code`` and ``params``
-(plain JSON values); the sentences are rendered from them here and nowhere else, so pages and exports can
-show the Chinese one, and a program can act on the code.
+A fallback line, a progress report or an assumption the planner made about the home county carries a
+``code`` and ``params`` (plain JSON values); the sentences are rendered from them here and nowhere else, so
+pages and exports can show the Chinese one, and a program can act on the code.
 """
 
 from __future__ import annotations
@@ -202,4 +202,45 @@ _OTHER_TEXTS: dict[str, tuple[Text, Text]] = {
     ),
 }
 
-_TEXTS: dict[str, tuple[Text, Text]] = {**_FALLBACK_TEXTS, **_OTHER_TEXTS}
+
+# ------------------------------------------------------------------------------------------ assumptions
+# What scheduler.defaults assumed when policy.toml leaves a home setting unset. Every assumption's params hold
+# ``settings``: the policy.toml settings (name -> value) that would make it explicit.
+# Params: county or province (the value assumed), matching (travellers whose ID number was issued there),
+# placed (travellers whose ID number stdnum could place), travellers (all of the scenario).
+def _share_en(p: Params) -> str:
+    return f"{p['matching']:,} of the {p['travellers']:,} travellers' ID numbers were issued there"
+
+
+def _share_zh(p: Params) -> str:
+    return f"{p['travellers']}名旅客中有{p['matching']}人的身份证号码属该地"
+
+
+_ASSUMPTION_TEXTS: dict[str, tuple[Text, Text]] = {
+    "county_inferred": (
+        lambda p: f"county not set: assumed {p['county']}, the most common home county ({_share_en(p)})",
+        lambda p: f"未设置县名（county）：按旅客身份证号码推定为{p['county']}（{_share_zh(p)}）",
+    ),
+    "province_inferred": (
+        lambda p: f"province not set: assumed {p['province']}, the most common home province ({_share_en(p)})",
+        lambda p: f"未设置省份（province）：按旅客身份证号码推定为{p['province']}（{_share_zh(p)}）",
+    ),
+    # Params: lat, lon, townships (how many), travellers, nearest (township name), nearest_km.
+    "depot_inferred": (
+        lambda p: (
+            f"depot not set: coaches start and end at {p['lat']}, {p['lon']}, the centre of the "
+            f"{p['townships']} townships weighted by their {p['travellers']:,} travellers "
+            f"({p['nearest_km']:.1f} km from {p['nearest']}); set the county bus station instead"
+        ),
+        lambda p: (
+            f"未设置发车点（depot）：包车按{p['townships']}个乡镇的旅客人数（共{p['travellers']}人）加权的中心点 "
+            f"{p['lat']}, {p['lon']} 发车和收车（距{p['nearest']} {p['nearest_km']:.1f} 公里）；请改设为县汽车站"
+        ),
+    ),
+    # Params: name (the name assumed for a depot whose coordinates policy.toml gives).
+    "depot_name_assumed": (
+        lambda p: f"depot_name not set: the depot is called {p['name']} on the plan",
+        lambda p: f"未设置发车点名称（depot_name）：计划中称为“{p['name']}”",
+    ),
+}
+_TEXTS: dict[str, tuple[Text, Text]] = {**_FALLBACK_TEXTS, **_OTHER_TEXTS, **_ASSUMPTION_TEXTS}

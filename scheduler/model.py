@@ -8,10 +8,15 @@ reported at once) in ``scheduler.scenario`` before these objects are built.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from scheduler.messages import Message
 from scheduler.policy import AssemblyPoint, PolicyRules
+
+# The depot's place id, as a distances file names it.
+DEPOT_ID = "depot"
 
 
 class Place(Protocol):
@@ -25,6 +30,33 @@ class Place(Protocol):
     def lat(self) -> float: ...
     @property
     def lon(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """How far and how long by coach from one place to another (driving only, no rests)."""
+
+    distance_km: float
+    drive_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class DistanceTable:
+    """Road legs between named places, as a distances file gives them: (from place_id, to place_id) -> Leg.
+
+    A pair serves both directions, unless the table also has the reverse pair, which then wins for its own
+    direction: map services give nearly the same road both ways, and a county that exported only township ->
+    factory legs still gets the empty run back to the depot from its own figures.
+    ``source`` names the file, for summaries. ``scheduler.travel.TableTravel`` plans with it.
+    """
+
+    legs: Mapping[tuple[str, str], Leg]
+    source: str = ""
+
+    def get(self, origin_id: str, destination_id: str) -> Leg | None:
+        """The leg from ``origin_id`` to ``destination_id`` (or, failing that, the reverse pair's), or None."""
+        leg = self.legs.get((origin_id, destination_id))
+        return leg if leg is not None else self.legs.get((destination_id, origin_id))
 
 
 def _check_coordinates(what: str, lat: float, lon: float) -> None:
@@ -134,13 +166,20 @@ class BusType:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Everything a county has registered for a campaign: places, travellers, fleet, rules."""
+    """Everything a county has registered for a campaign: places, travellers, fleet, rules.
+
+    ``assumptions`` say which home settings the rules did not give and what was inferred for them
+    (``scheduler.defaults``); ``distances`` are the county's road distances, when it has a file of them
+    (plan with ``scheduler.travel.TableTravel(distances)``).
+    """
 
     townships: tuple[Township, ...]
     factories: tuple[Factory, ...]
     travellers: tuple[Traveller, ...]
     fleet: tuple[BusType, ...]
     rules: PolicyRules = field(default_factory=PolicyRules)
+    assumptions: tuple[Message, ...] = ()
+    distances: DistanceTable | None = None
 
     def problem_for(self, day: dt.date) -> Problem:
         """The travellers whose [earliest_date, report_date] window contains ``day``."""
@@ -184,8 +223,19 @@ class Problem:
 
     @property
     def depot(self) -> Depot:
+        """Where the coaches start and end, from the rules' depot settings.
+
+        Raises:
+            ValueError: the rules set no depot (``load_scenario`` infers one; a Problem built by hand must
+                give depot_lat and depot_lon).
+        """
         r = self.rules
-        return Depot("depot", r.depot_name, r.depot_lat, r.depot_lon)
+        if r.depot_lat is None or r.depot_lon is None:
+            raise ValueError(
+                "No depot: expected the rules to set depot_lat and depot_lon (policy.toml), "
+                "or a scenario loaded with load_scenario, which infers them."
+            )
+        return Depot(DEPOT_ID, r.depot_name or DEPOT_ID, r.depot_lat, r.depot_lon)
 
     def township(self, township_id: str) -> Township:
         return self._townships_by_id()[township_id]

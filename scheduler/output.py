@@ -148,7 +148,8 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
 
 
 def summary_lines(plan: Plan) -> list[tuple[str, str]]:
-    """(label, value) pairs a dispatcher reads: buses by size, seats, km, cost by payer, modes."""
+    """(label, value) pairs a dispatcher reads: buses by size, seats, km, cost by payer, modes; and, when the
+    plan used a distances file (``stats``), how many legs came from it and how many were estimated."""
     totals = plan.totals
     by_size = Counter(b.seats for b in plan.buses)
     seats = sum(b.seats for b in plan.buses)
@@ -167,7 +168,23 @@ def summary_lines(plan: Plan) -> list[tuple[str, str]]:
         ("补贴 subsidies (registered-poor)", f"{totals.subsidy_cost:,.0f} CNY"),
         ("合计 total", f"{totals.total_cost:,.0f} CNY"),
     ]
+    if "legs_from_file" in plan.stats:
+        lines.append(("路程文件路段 legs from the distances file", str(plan.stats["legs_from_file"])))
+        lines.append(("估算路段 legs estimated (geodesic)", str(plan.stats["legs_estimated"])))
     modes = plan.modes()
     for mode, label in MODE_LABELS.items():
         lines.append((label, str(modes.get(mode, 0))))
+    # The timetable, not the cost, keeps these off every bus: say where and by when, most travellers first.
+    late = Counter(
+        (f.params["city"], f.params["gate_until"], f.params["report_date"])
+        for f in plan.fallback
+        if f.cause == "timetable"
+    )
+    for (city, gate, day), n in late.most_common(10):
+        lines.append(
+            (
+                f"无法按时到达 {city} {gate}（报到日 {day}）",
+                f"{n}: no coach from the depot can reach {city} by {gate} on the report date {day}",
+            )
+        )
     return lines

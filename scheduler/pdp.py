@@ -39,6 +39,8 @@ class PdpRequest:
     pickups: tuple[int, ...]
     delivery: int
     penalty: int | None = None
+    # A vehicle carrying this request is exempt from its ``min_load`` floor (riders entitled to a seat).
+    meets_floor: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,9 @@
 
 Every number here is a county decision; the defaults are the figures in the county notices
 (see README "Policy settings"). A county overrides any of them in ``policy.toml``.
+
+The home settings (county, province, depot) have no default: no county's values are assumed here.
+``scheduler.defaults`` infers the ones a scenario leaves unset, and says what it assumed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from scheduler.clock import parse_clock
 
 class InvalidPolicy(ValueError):
     """policy.toml names an unknown setting or gives a value of the wrong kind."""
+
+
+# The settings that say where the county is, as named in policy.toml; unset is "" or None.
+HOME_SETTINGS: tuple[str, ...] = ("county", "province", "depot_name", "depot_lat", "depot_lon")
+# Settings without a default value whose value, when given, is a number.
+_NUMBERS_WITHOUT_DEFAULT = frozenset({"depot_lat", "depot_lon"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +55,22 @@ class AssemblyPoint:
 class PolicyRules:
     """County policy and planning limits. Money in CNY, distances in km, durations in hours or minutes."""
 
-    county: str = "于都县"
-    province: str = "江西省"
-    # The depot where chartered coaches start and end (the county bus station).
-    depot_name: str = "于都汽车站"
-    depot_lat: float = 25.9594
-    depot_lon: float = 115.4110
+    # The home county and province ("" = unset): a factory whose city is the county is in-county.
+    county: str = ""
+    province: str = ""
+    # The depot where chartered coaches start and end, e.g. the county bus station (unset: "" and None).
+    depot_name: str = ""
+    depot_lat: float | None = None
+    depot_lon: float | None = None
+    # Road distances and driving times, a CSV from_id,to_id,km,minutes; relative to policy.toml's folder
+    # ("" = none: every leg is estimated from the coordinates).
+    distances_file: str = ""
 
     # Who rides a chartered bus, and what the fallbacks pay.
     charter_min_group: int = 20
+    # The county's rule: a township-factory flow of at least charter_min_group travellers on a date gets
+    # chartered seats while coaches last. False: cost alone decides who rides (a ticket may replace a seat).
+    threshold_is_entitlement: bool = True
     reimburse_per_km: float = 0.45
     scattered_max: int = 3
     subsidy_in_province: float = 500.0
@@ -100,6 +116,12 @@ class PolicyRules:
         for name in ("reimburse_per_km", "subsidy_in_province", "subsidy_out_of_province", "second_driver_cost"):
             if getattr(self, name) < 0:
                 raise InvalidPolicy(f"Expected {name} >= 0, got {getattr(self, name)}.")
+        if (self.depot_lat is None) != (self.depot_lon is None):
+            raise InvalidPolicy("Expected depot_lat and depot_lon together, or neither (the depot is then inferred).")
+        if self.depot_lat is not None and not -90 <= self.depot_lat <= 90:
+            raise InvalidPolicy(f"Expected depot_lat between -90 and 90, got {self.depot_lat}.")
+        if self.depot_lon is not None and not -180 <= self.depot_lon <= 180:
+            raise InvalidPolicy(f"Expected depot_lon between -180 and 180, got {self.depot_lon}.")
         if not 0 < self.direct_fill <= 1:
             raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
         if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
@@ -122,6 +144,10 @@ class PolicyRules:
     def fallback_mode(self, group_size: int) -> str:
         """Township transport for groups, a free ticket for scattered individuals."""
         return "free_ticket" if group_size <= self.scattered_max else "township_transport"
+
+    def missing_home_settings(self) -> tuple[str, ...]:
+        """The home settings (county, province, depot_name, depot_lat, depot_lon) left unset (policy.toml names)."""
+        return tuple(name for name in HOME_SETTINGS if getattr(self, name) in ("", None))
 
     def public_rules(self) -> dict[str, Any]:
         """The rules a county publishes (thresholds, rates, subsidies), as plain data."""
@@ -162,6 +188,12 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy") -> PolicyRule
             values[key] = tuple(_assembly_point(item, source) for item in value)
             continue
         default = known[key].default
+        if key in _NUMBERS_WITHOUT_DEFAULT:
+            # None (null in JSON settings) leaves the setting unset; TOML has no null.
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidPolicy(f"{source}: {key} must be a number, got {value!r}.")
+            values[key] = None if value is None else float(value)
+            continue
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise InvalidPolicy(f"{source}: {key} must be true or false, got {value!r}.")

@@ -16,7 +16,7 @@ import numpy as np
 
 from scheduler.areas import split_factories
 from scheduler.clock import DAY_S
-from scheduler.fallback import FEN, Unserved, left_off_penalty_fen
+from scheduler.fallback import FEN, Flow, Unserved, left_off_penalty_fen
 from scheduler.grouping import Party, bundle_for_pooling
 from scheduler.model import BusType, Factory, Place
 from scheduler.pdp import NodeKind, PdpInstance, PdpNode, PdpRequest, PdpSolution, PdpVehicle
@@ -33,6 +33,7 @@ class Task:
     pickup_places: tuple[Place, ...]  # the township, and its assembly point if it has one
     factory: Factory
     penalty_fen: int  # leaving the task unserved
+    entitled: bool  # its flow has a right to seats: a coach carrying it runs whatever its load
 
 
 @dataclass
@@ -66,8 +67,11 @@ def parties_by_model(
     return models
 
 
-def build_area_model(timetable: Timetable, name: str, parties: list[Party], vehicle_types: list[BusType]) -> AreaModel:
-    """The pickup-and-delivery instance of one area part: a request per task, with its boarding alternatives."""
+def build_area_model(
+    timetable: Timetable, name: str, parties: list[Party], vehicle_types: list[BusType], entitled: set[Flow]
+) -> AreaModel:
+    """The pickup-and-delivery instance of one area part: a request per task, with its boarding alternatives;
+    the tasks of ``entitled`` flows must ride while coaches last."""
     rules = timetable.rules
     tasks: list[Task] = []
     for bundle in bundle_for_pooling(parties):
@@ -76,8 +80,9 @@ def build_area_model(timetable: Timetable, name: str, parties: list[Party], vehi
         point = timetable.problem.assembly_point_of(first.township_id)
         places: tuple[Place, ...] = (township,) if point is None else (township, point)
         size = sum(p.size for p in bundle)
-        penalty = left_off_penalty_fen(timetable, first.township_id, first.factory_id, size)
-        tasks.append(Task(bundle, size, places, timetable.factory(first.factory_id), penalty))
+        right = (first.township_id, first.factory_id) in entitled
+        penalty = left_off_penalty_fen(timetable, first.township_id, first.factory_id, size, right)
+        tasks.append(Task(bundle, size, places, timetable.factory(first.factory_id), penalty, right))
 
     # Nodes: the depot, then per task its pickup alternatives and its delivery.
     depot = timetable.depot
@@ -101,7 +106,7 @@ def build_area_model(timetable: Timetable, name: str, parties: list[Party], vehi
         nodes.append(PdpNode(NodeKind.DELIVERY, index, -task.size, timetable.delivery_windows(task.factory, arrive_by)))
         node_task.append(k)
         node_place.append(task.factory)
-        requests.append(PdpRequest(tuple(pickups), delivery, task.penalty_fen))
+        requests.append(PdpRequest(tuple(pickups), delivery, task.penalty_fen, meets_floor=task.entitled))
 
     # Matrices between nodes, from the (few) places they stand at. A node's time to the next is its service,
     # the stop's overhead when the coach moves on, and the drive with rests.
@@ -143,7 +148,8 @@ def build_area_model(timetable: Timetable, name: str, parties: list[Party], vehi
 
     factories = {t.factory.place_id: t.factory for t in tasks}.values()
     drivers = 2 if _every_bus_needs_second_driver(timetable, factories) else 1
-    max_penalty_per_person = max((t.penalty_fen / t.size for t in tasks), default=1)
+    # Below the floor, a coach costs more per missing rider than leaving any of its riders off would.
+    max_penalty_per_person = max((t.penalty_fen / t.size for t in tasks if not t.entitled), default=1)
     vehicles = tuple(
         PdpVehicle(
             capacity=b.seats,

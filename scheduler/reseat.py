@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 
-from scheduler.fallback import FEN, Unserved, fallback_cost, left_off_penalty_fen
+from scheduler.fallback import FEN, Flow, Unserved, fallback_cost, left_off_penalty_fen
 from scheduler.grouping import Party
 from scheduler.messages import Message
 from scheduler.model import BusType, Place
@@ -30,6 +30,7 @@ def reseat(
     buses: list[Bus],
     parties: list[Party],
     fleet: list[BusType],
+    entitled: set[Flow],
     time_limit_s: float,
     workers: int,
     report: Callable[[float, Message], None],
@@ -50,7 +51,7 @@ def reseat(
         times_of.append(times)
         room_s.append(extra * timetable.rules.boarding_seconds_per_person)
     route_of = {t: r for r, bus in enumerate(buses) for t in bus.traveller_ids}
-    units, members, stops_of = _rider_units(timetable, buses, parties, route_of, times_of, room_s)
+    units, members, stops_of = _rider_units(timetable, buses, parties, entitled, route_of, times_of, room_s)
     problem = SeatingProblem(
         tuple(routes), tuple(units), tuple(b.seats for b in fleet), tuple(b.count for b in fleet),
         timetable.rules.charter_min_group,
@@ -77,12 +78,14 @@ def reseat(
 
     before = {t for bus in buses for t in bus.traveller_ids}
     after = {t for bus in new_buses for t in bus.traveller_ids}
+    in_use = Counter(k for k in seating.coach if k is not None)
+    cause = "fleet" if all(in_use[k] >= b.count for k, b in enumerate(fleet)) else "pool"
     left_off: dict[str, Unserved] = {}
     for bus in buses:
         for t in bus.traveller_ids:
             if t not in after:
                 party = party_of[t]
-                left_off.setdefault(party.traveller_ids[0], Unserved(party, "pool", bus.area))
+                left_off.setdefault(party.traveller_ids[0], Unserved(party, cause, bus.area))
     saving = sum(b.cost for b in buses) - sum(b.cost for b in new_buses)
     saving += sum(_fallback_cost(timetable, party_of[t]) for t in after - before)
     saving -= sum(_fallback_cost(timetable, party_of[t]) for t in before - after)
@@ -97,6 +100,7 @@ def _rider_units(
     timetable: Timetable,
     buses: list[Bus],
     parties: list[Party],
+    entitled: set[Flow],
     route_of: dict[str, int],
     times_of: list[list[int] | None],
     room_s: list[float],
@@ -150,13 +154,15 @@ def _rider_units(
                     continue
                 if r not in options or extra < options[r][0]:
                     options[r] = (extra, (i, j))
+        right = (first.township_id, first.factory_id) in entitled
         units.append(
             RiderUnit(
                 len(ids),
                 bool(first.group_id),
-                left_off_penalty_fen(timetable, first.township_id, first.factory_id, 1),
+                left_off_penalty_fen(timetable, first.township_id, first.factory_id, 1, right),
                 tuple((r, extra) for r, (extra, _) in sorted(options.items())),
                 tuple(sorted(riding.items())),
+                meets_floor=right,
             )
         )
         members.append(ids)

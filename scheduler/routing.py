@@ -85,7 +85,13 @@ def solve_pdp(instance: PdpInstance, params: SearchParams) -> PdpSolution:
     # Riders boarded so far: a soft floor on a used vehicle's riders (OR-Tools charges soft bounds
     # only on routes that are driven, so an unused vehicle pays nothing). A vehicle may board again after
     # dropping riders off, so this counts boardings, bounded only by their total, not by the seats.
+    # A request that meets the floor boards as if it filled it.
+    floor = max((v.min_load for v in instance.vehicles), default=0)
     boardings = [max(node.demand, 0) for node in instance.nodes]
+    for request in instance.requests:
+        if request.meets_floor:
+            for pickup in request.pickups:
+                boardings[pickup] += floor
     boarded_cb = routing.RegisterUnaryTransitVector(boardings)
     routing.AddDimension(boarded_cb, 0, max(1, sum(boardings)), True, "boarded")
     boarded = routing.GetDimensionOrDie("boarded")
@@ -313,12 +319,16 @@ def _seat_group(
             boarding[r].append(per_seat * var)
             objective.append((extra - unit.left_off_cost) * per_seat * var)
         model.add(sum(seated[u, r] for r, _ in unit.options) <= (1 if unit.whole else unit.size))
-    # Seats (and the timetable's limit) on a running route, and at least the charter threshold.
+    # Seats (and the timetable's limit) on a running route, and at least the charter threshold unless it
+    # carries riders entitled to a seat.
     for r in routes:
         types = [k for k in range(len(problem.seats)) if (r, k) in runs]
         cap = problem.routes[r].max_load
         model.add(sum(boarding[r]) <= sum(min(problem.seats[k], cap) * runs[r, k] for k in types))
-        model.add(sum(boarding[r]) >= problem.min_riders * sum(runs[r, k] for k in types))
+        entitled = [seated[u, r] for u in units if problem.units[u].meets_floor and (u, r) in seated]
+        exempt = model.new_bool_var(f"route {r} exempt")
+        model.add(exempt <= sum(entitled))
+        model.add(sum(boarding[r]) + problem.min_riders * exempt >= problem.min_riders * sum(runs[r, k] for k in types))
     model.minimize(sum(objective))
 
     # Start from today's seating, and keep it unless something cheaper is found.

@@ -9,6 +9,10 @@ A scenario is either a folder of UTF-8 CSV files::
     fleet.csv       vehicle_type, seats, count, fixed_cost, cost_per_km
     policy.toml     optional county rules (see ``scheduler.policy``)
 
+and optionally a distances file (policy.toml's ``distances_file``, or passed in) of road legs::
+
+    from_id, to_id, km, minutes   place ids: townships, factories, assembly points, depot
+
 or one .xlsx workbook with sheets of the same names (".csv" in a sheet name is ignored), its
 policy.toml lying next to it. Column names are matched case-insensitively; extra columns are ignored.
 
@@ -32,7 +36,8 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from scheduler.model import BusType, Factory, Scenario, Township, Traveller
+from scheduler.defaults import infer_home_settings
+from scheduler.model import DEPOT_ID, BusType, DistanceTable, Factory, Scenario, Township, Traveller
 from scheduler.policy import InvalidPolicy, PolicyRules, load_policy
 from scheduler.validation import (
     FACTORIES_FILE,
@@ -41,8 +46,10 @@ from scheduler.validation import (
     TRAVELLERS_FILE,
     InvalidScenario,
     ScenarioProblem,
+    check_distance_rows,
     check_factory_rows,
     check_fleet_rows,
+    check_home_settings,
     check_township_rows,
     check_traveller_rows,
     is_blank,
@@ -415,7 +422,45 @@ def _check_assembly_points(
                 )
 
 
-def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
+def _load_distances(
+    distances_path: Path | None,
+    rules: PolicyRules,
+    policy_file: Path | None,
+    place_ids: set[str] | None,
+    problems: list[ScenarioProblem],
+) -> DistanceTable | None:
+    """The distances file given, else the policy's ``distances_file`` (relative to policy.toml), checked."""
+    if distances_path is not None:
+        path = Path(distances_path)
+        if not path.is_file():
+            problems.append(ScenarioProblem(path.name, None, None, f"{path} does not exist", f"找不到路程文件 {path}"))
+            return None
+    elif rules.distances_file and policy_file is not None:
+        path = policy_file.parent / rules.distances_file
+        if not path.is_file():
+            problems.append(
+                ScenarioProblem(
+                    policy_file.name,
+                    None,
+                    "distances_file",
+                    f"distances_file {rules.distances_file!r}: {path} does not exist",
+                    f"找不到 distances_file 指定的路程文件 {path}",
+                )
+            )
+            return None
+    else:
+        return None
+    try:
+        rows = read_table(path)
+    except InvalidScenario as err:
+        problems.extend(err.problems)
+        return None
+    legs, found = check_distance_rows(rows, place_ids, path.name)
+    problems.extend(found)
+    return DistanceTable(legs, path.name)
+
+
+def load_scenario(path: Path, policy_path: Path | None = None, distances_path: Path | None = None) -> Scenario:
     """Read and check a scenario folder of CSV files, or an .xlsx workbook, into a ``Scenario``.
 
     Args:
@@ -423,13 +468,22 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
             optional policy.toml; or an .xlsx workbook with sheets townships, factories, travellers
             and fleet (policy.toml then next to the workbook).
         policy_path: a policy.toml to use instead of the one found next to the data.
+        distances_path: a distances file (from_id, to_id, km, minutes) to use instead of the policy's
+            ``distances_file`` (which is relative to the policy file's folder).
+
+    Home settings (county, province, depot) that the policy leaves unset are inferred from the
+    travellers' ID numbers and the townships (``scheduler.defaults``); the scenario's ``assumptions``
+    say what was assumed.
 
     Returns:
-        The scenario, with townships, factories, travellers and fleet in file order.
+        The scenario, with townships, factories, travellers and fleet in file order, and the distances
+        file's legs when there is one.
 
     Raises:
         InvalidScenario: listing every problem found in every file (missing files or sheets,
-            missing columns, bad rows, duplicates, unknown ids, a bad policy.toml), not only the first.
+            missing columns, bad rows, duplicates, unknown ids, a bad policy.toml or distances file), not
+            only the first;
+            then a home county that cannot be inferred, or a depot more than 100 km from every township.
     """
     path = Path(path)
     problems: list[ScenarioProblem] = []
@@ -481,7 +535,18 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
     rules = _load_rules(Path(policy_file) if policy_file is not None else None, problems)
     if policy_file is not None:
         _check_assembly_points(rules, township_ids, Path(policy_file).name, problems)
+    place_ids = None
+    if township_ids is not None and factory_ids is not None:
+        place_ids = township_ids | factory_ids | {p.point_id for p in rules.assembly_points} | {DEPOT_ID}
+    distances = _load_distances(
+        distances_path, rules, Path(policy_file) if policy_file is not None else None, place_ids, problems
+    )
 
+    if problems:
+        raise InvalidScenario(problems)
+    home = infer_home_settings(rules, townships, travellers)
+    policy_name = Path(policy_file).name if policy_file is not None else POLICY_FILE
+    problems = check_home_settings(home.rules, townships, policy_name, "depot_lat" in rules.missing_home_settings())
     if problems:
         raise InvalidScenario(problems)
     logger.info(
@@ -492,4 +557,6 @@ def load_scenario(path: Path, policy_path: Path | None = None) -> Scenario:
         len(travellers),
         len(fleet),
     )
-    return Scenario(tuple(townships), tuple(factories), tuple(travellers), tuple(fleet), rules)
+    return Scenario(
+        tuple(townships), tuple(factories), tuple(travellers), tuple(fleet), home.rules, home.assumptions, distances
+    )

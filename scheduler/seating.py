@@ -40,6 +40,7 @@ class RiderUnit:
     left_off_cost: int  # per person: what leaving one of them off the buses costs
     options: tuple[tuple[int, int], ...]
     riding: tuple[tuple[int, int], ...] = ()
+    meets_floor: bool = False  # a route carrying any of them runs whatever its load (riders entitled to a seat)
 
     def __post_init__(self) -> None:
         if self.size <= 0:
@@ -55,7 +56,7 @@ class SeatingProblem:
     units: tuple[RiderUnit, ...]
     seats: tuple[int, ...]  # per coach type
     fleet: tuple[int, ...]  # coaches of each type the whole day may use
-    min_riders: int  # a running route carries at least this many
+    min_riders: int  # a running route carries at least this many, unless it carries a unit that meets the floor
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,15 @@ from scheduler.areas import destination_areas
 from scheduler.budget import allocate_fleet, assembly_reserve_s, solve_models
 from scheduler.check import check_plan
 from scheduler.direct import direct_buses
-from scheduler.fallback import Unserved, drop_underfilled, fallback_lines, flow_sizes, reachable, subsidies
+from scheduler.fallback import (
+    Unserved,
+    drop_underfilled,
+    entitled_flows,
+    fallback_lines,
+    flow_sizes,
+    reachable,
+    subsidies,
+)
 from scheduler.grouping import form_parties, peel_direct_buses
 from scheduler.messages import Message
 from scheduler.model import Problem
@@ -85,6 +93,7 @@ def solve(
         else:
             unserved.append(Unserved(party, "timetable"))
     flows = flow_sizes(problem.travellers)
+    entitled = entitled_flows(rules, parties)
     area_of = destination_areas(problem, timetable)
 
     usable = [b for b in problem.fleet if b.seats >= rules.charter_min_group and b.count > 0]
@@ -98,8 +107,9 @@ def solve(
 
     by_model = parties_by_model(timetable, pooled, area_of, params.max_tasks_per_model)
     pax = {name: sum(p.size for p in ps) for name, ps in by_model.items()}
-    allocation, short = allocate_fleet(pax, usable, fleet_left, rules.charter_min_group)
-    models = [build_area_model(timetable, name, by_model[name], allocation[name]) for name in sorted(by_model)]
+    with_right = {n: len({(p.township_id, p.factory_id) for p in ps} & entitled) for n, ps in by_model.items()}
+    allocation, short = allocate_fleet(pax, usable, fleet_left, rules.charter_min_group, with_right)
+    models = [build_area_model(timetable, n, by_model[n], allocation[n], entitled) for n in sorted(by_model)]
     for model in models:
         model.fleet_short = model.name in short
     report(0.1, Message("areas", {"areas": len(models)}))
@@ -112,17 +122,21 @@ def solve(
         found, left = area_buses(timetable, model, solution)
         buses.extend(found)
         unserved.extend(left)
-    buses, left = drop_underfilled(buses, pooled, rules.charter_min_group)
+    buses, left = drop_underfilled(buses, pooled, rules.charter_min_group, entitled)
     unserved.extend(left)
     seating_s = params.time_limit_s - (time.monotonic() - started) - assembly_reserve_s(len(problem.travellers))
-    buses, left, seating_saving_cny = reseat(timetable, buses, parties, usable, seating_s, params.workers, report)
+    buses, left, seating_saving_cny = reseat(
+        timetable, buses, parties, usable, entitled, seating_s, params.workers, report
+    )
     unserved.extend(left)
 
     buses.sort(key=lambda b: (b.area, b.stops[0].arrival_s, b.stops[0].place_id, b.stops[-1].place_id))
     prefix = problem.date.strftime("%m%d")
     buses = [replace(b, bus_id=f"{prefix}-{i:03d}") for i, b in enumerate(buses, start=1)]
     on_buses = {t for b in buses for t in b.traveller_ids}
-    fallback = [f for f in fallback_lines(timetable, _latest(unserved), flows) if f.traveller_id not in on_buses]
+    fallback = [
+        f for f in fallback_lines(timetable, _latest(unserved), flows, entitled) if f.traveller_id not in on_buses
+    ]
     fallback.sort(key=lambda f: f.traveller_id)
     unplaced = {f.traveller_id for f in fallback if f.mode == "unplaced"}
     stats = {

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scheduler.clock import DAY_S
-from scheduler.model import BusType, Depot, Factory, Place, Problem, Township
+from scheduler.model import BusType, Depot, Factory, Leg, Place, Problem, Township
 from scheduler.plan import Bus, Stop
 from scheduler.policy import AssemblyPoint
-from scheduler.travel import GeodesicTravel, Leg, TravelModel
+from scheduler.travel import GeodesicTravel, TravelModel
 
 Windows = tuple[tuple[int, int], ...]
 
@@ -77,16 +77,20 @@ def earliest_fit(
     """
     if not transit_s:
         return []
+
+    def fits(earliest: list[int]) -> bool:
+        return max_span_s is None or backward_pass(earliest, transit_s, windows)[0] >= earliest[-1] - max_span_s
+
+    earliest = forward_pass(start_s, transit_s, windows)
+    if earliest is None or fits(earliest):
+        return earliest  # None: later starts miss that window too
     reach = list(itertools.accumulate(transit_s))  # from start_s to each stop, without waiting
-    starts = {start_s}
-    for j, open_at in enumerate(windows):
-        for a, b in open_at:
-            starts.update(t for t in (a - reach[j], b - reach[j]) if t > start_s)
-    for t0 in sorted(starts):
+    starts = {t for j, open_at in enumerate(windows) for w in open_at for t in (w[0] - reach[j], w[1] - reach[j])}
+    for t0 in sorted(t for t in starts if t > start_s):
         earliest = forward_pass(t0, transit_s, windows)
         if earliest is None:
-            return None  # later starts miss that window too
-        if max_span_s is None or backward_pass(earliest, transit_s, windows)[0] >= earliest[-1] - max_span_s:
+            return None
+        if fits(earliest):
             return earliest
     return None
 

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
+from geopy.distance import geodesic
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from scheduler.clock import parse_clock
-from scheduler.model import BusType, Factory, Township, Traveller
+from scheduler.model import BusType, Factory, Leg, Township, Traveller
+from scheduler.policy import PolicyRules
 
 TOWNSHIPS_FILE = "townships.csv"
 FACTORIES_FILE = "factories.csv"
@@ -54,9 +56,13 @@ TRAVELLER_COLUMNS: tuple[str, ...] = (
 # Optional: a missing group_id means travelling alone, a missing registered_poor means "no".
 TRAVELLER_OPTIONAL_COLUMNS: tuple[str, ...] = ("group_id", "registered_poor")
 FLEET_COLUMNS: tuple[str, ...] = ("vehicle_type", "seats", "count", "fixed_cost", "cost_per_km")
+# A distances file: road km and driving minutes from one place id to another (as a map service exports them).
+DISTANCE_COLUMNS: tuple[str, ...] = ("from_id", "to_id", "km", "minutes")
 
 # How many problems str(InvalidScenario) lists before summarising the rest.
 MAX_LISTED_PROBLEMS = 50
+# A depot farther than this (straight line) from every township is not the county's: a typo or another county.
+DEPOT_MAX_KM = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -724,3 +730,131 @@ def known_ids(rows: Sequence[Mapping[str, str]], column: str) -> set[str] | None
     """
     ids = {v.strip() for row in rows if (v := row.get(column)) and v.strip()}
     return ids or None
+
+
+def check_distance_rows(
+    rows: Sequence[Mapping[str, str]], place_ids: Collection[str] | None, file: str
+) -> tuple[dict[tuple[str, str], Leg], list[ScenarioProblem]]:
+    """Check a distances table (from_id, to_id, km, minutes): columns, every row, repeated pairs.
+
+    km and minutes must be numbers above zero; from_id and to_id must name two different known places
+    (townships, factories, assembly points, or ``depot``). A pair given twice in the same direction is
+    reported on its later row; the reverse pair is not a repeat.
+
+    Args:
+        rows: the table's rows in file order (row 2 first), blank rows included.
+        place_ids: every place id the table may name; None skips the check (a places file is broken).
+        file: the file name to put in problems.
+
+    Returns:
+        ((from_id, to_id) -> Leg for the clean rows, every problem found).
+    """
+    problems = check_columns(rows, DISTANCE_COLUMNS, file)
+    if problems:
+        return {}, problems
+    places = None if place_ids is None else frozenset(place_ids)
+    legs: dict[tuple[str, str], Leg] = {}
+    first_row: dict[tuple[str, str], int] = {}
+    any_rows = False
+    for row_number, row in enumerate(rows, start=2):
+        if is_blank(row):
+            continue
+        any_rows = True
+        c = _RowChecker(row, file, row_number)
+        ends = [c.required("from_id", "起点编号"), c.required("to_id", "终点编号")]
+        for field, place_id in zip(("from_id", "to_id"), ends, strict=True):
+            if place_id and places is not None and place_id not in places:
+                c.add(
+                    field,
+                    f"unknown place {field} {place_id} (not a township, factory, assembly point or depot)",
+                    f"地点编号 {place_id} 不是已知的乡镇、企业、集中乘车点或 depot（发车点）",
+                )
+        if ends[0] and ends[0] == ends[1]:
+            c.add("to_id", f"to_id {ends[1]} is the same place as from_id", f"终点 {ends[1]} 与起点相同")
+        km = _positive(c, "km", "公里数")
+        minutes = _positive(c, "minutes", "行车分钟数")
+        pair = (ends[0], ends[1])
+        if all(pair):
+            first = first_row.setdefault(pair, row_number)
+            if first != row_number:
+                c.add(
+                    "to_id",
+                    f"the pair {pair[0]} -> {pair[1]} is repeated: rows {first} and {row_number}",
+                    f"{pair[0]} 到 {pair[1]} 的路程重复：第 {first} 行和第 {row_number} 行",
+                )
+        if c.problems:
+            problems.extend(c.problems)
+        elif km is not None and minutes is not None:
+            legs[pair] = Leg(km, round(minutes * 60))
+    if not any_rows:
+        problems.append(_no_rows(file, "distance", "路程"))
+    return legs, problems
+
+
+def _positive(c: _RowChecker, field: str, label_zh: str) -> float | None:
+    value = c.number(field, label_zh)
+    if value is not None and value <= 0:
+        c.add(field, f"{field} must be above 0, got {c.value(field)}", f"{label_zh}应大于 0，实际为 {c.value(field)}")
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Home settings
+
+
+def check_home_settings(
+    rules: PolicyRules, townships: Sequence[Township], file: str, depot_inferred: bool = False
+) -> list[ScenarioProblem]:
+    """Check the home settings once they are complete (given in policy.toml or inferred from the scenario).
+
+    County and province must be known (``scheduler.defaults`` leaves them unset only when no traveller's ID
+    number could be placed), and the depot must lie within ``DEPOT_MAX_KM`` in a straight line of some
+    township.
+
+    Args:
+        rules: the rules with their home settings filled in.
+        townships: the scenario's townships.
+        file: the policy file to name in problems (the one to add the settings to).
+        depot_inferred: whether the depot was inferred rather than given, for the message.
+
+    Returns:
+        The problems, each naming the policy.toml setting to add or change.
+    """
+    problems: list[ScenarioProblem] = []
+    for name, label_zh in (("county", "县名"), ("province", "省份")):
+        if not getattr(rules, name):
+            problems.append(
+                ScenarioProblem(
+                    file,
+                    None,
+                    name,
+                    f"{name} is not set and cannot be inferred: no traveller's ID number has an area code "
+                    f'python-stdnum knows; add {name} = "..." to {file}',
+                    f'未设置{label_zh}（{name}），且无法从旅客身份证号码推定；请在 {file} 中写明 {name} = "..."',
+                )
+            )
+    if rules.depot_lat is None or rules.depot_lon is None or not townships:
+        return problems
+    depot = (rules.depot_lat, rules.depot_lon)
+    nearest = min(townships, key=lambda t: geodesic(depot, (t.lat, t.lon)).km)
+    km = geodesic(depot, (nearest.lat, nearest.lon)).km
+    if km > DEPOT_MAX_KM:
+        where = f"{rules.depot_lat}, {rules.depot_lon}"
+        if depot_inferred:
+            what = f"the inferred depot {where} (the townships' weighted centre)"
+            what_zh = f"推算的发车点 {where}（乡镇加权中心）"
+        else:
+            what, what_zh = f"the depot {where}", f"发车点 {where}"
+        problems.append(
+            ScenarioProblem(
+                file,
+                None,
+                "depot_lat/depot_lon",
+                f"{what} is {km:.0f} km from the nearest township ({nearest.name}), more than "
+                f"{DEPOT_MAX_KM:.0f} km from every township; set depot_lat and depot_lon to the county's bus station",
+                f"{what_zh}距最近的乡镇（{nearest.name}）{km:.0f} 公里，离所有乡镇都超过 {DEPOT_MAX_KM:.0f} 公里；"
+                "请把 depot_lat 和 depot_lon 设为本县汽车站的坐标",
+            )
+        )
+    return problems

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from geopy.distance import geodesic
 
 from scheduler.cli import main
 
@@ -98,3 +101,81 @@ def test_demo_runs_the_fixture_county_from_the_installed_command(tmp_path: Path)
     plan = json.loads((tmp_path / "demo" / "plan.json").read_text(encoding="utf-8"))
     assert plan["totals"]["buses"] > 100
     assert plan["totals"]["seat_fill"] > 0.9
+
+
+def test_plan_without_policy_in_another_province_assumes_its_home_and_plans_buses(tmp_path: Path, capsys) -> None:
+    """A Hunan county's scenario without policy.toml is planned from a depot among its townships, with buses,
+    and the command prints each assumption in Chinese and English with the policy.toml line to add."""
+    out = tmp_path / "out"
+    code = main(["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--time-limit", "3"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "未设置县名" in printed and "county not set" in printed
+    assert "未设置发车点" in printed and "depot not set" in printed
+    assert '-> county = "新化县"' in printed and '-> province = "湖南省"' in printed
+    depot_lat = next(line for line in printed.splitlines() if "-> depot_lat = " in line)
+    depot_lon = next(line for line in printed.splitlines() if "-> depot_lon = " in line)
+    depot = (float(depot_lat.split("=")[1]), float(depot_lon.split("=")[1]))
+    seat = (27.7370, 111.3065)  # 上梅街道, the county seat
+    assert geodesic(depot, seat).km < 15
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["totals"]["buses"] >= 1 and plan["totals"]["on_buses"] >= 20
+
+
+def test_depot_300_km_away_exits_2_naming_the_setting(tmp_path: Path, capsys) -> None:
+    """A depot 300 km from every township is refused with exit code 2, naming depot_lat/depot_lon; nothing written."""
+    scenario = Path(shutil.copytree(DATA / "scenario_small", tmp_path / "scenario"))
+    policy = scenario / "policy.toml"
+    far = (28.67, 115.41)  # about 300 km due north of 贡江镇, the northernmost township
+    assert 295 < geodesic(far, (25.964248, 115.412174)).km < 305
+    text = policy.read_text(encoding="utf-8").replace("depot_lat = 25.9594", f"depot_lat = {far[0]}")
+    policy.write_text(text.replace("depot_lon = 115.411", f"depot_lon = {far[1]}"), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan", str(scenario), "--date", "2026-02-20", "--out", str(out)]) == 2
+    printed = capsys.readouterr().out
+    assert "policy.toml, field depot_lat/depot_lon" in printed and "km from the nearest township" in printed
+    assert not out.exists()
+
+
+def test_plan_with_distances_reports_how_many_legs_came_from_the_file(tmp_path: Path, capsys) -> None:
+    """--distances: plan.json's stats count the legs from the file and the estimated ones; the summary says so."""
+    out = tmp_path / "out"
+    distances = DATA / "xinhua_distances.csv"
+    args = ["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--time-limit", "3"]
+    assert main([*args, "--distances", str(distances)]) == 0
+    printed = capsys.readouterr().out
+    stats = json.loads((out / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "xinhua_distances.csv"
+    assert 1 <= stats["legs_from_file"] <= 7 * 2 and stats["legs_estimated"] >= 1
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in printed.splitlines() if "路段" in line}
+    assert rows["路程文件路段 legs from the distances file"] == str(stats["legs_from_file"])
+    assert rows["估算路段 legs estimated (geodesic)"] == str(stats["legs_estimated"])
+
+
+def test_policy_distances_file_is_used_and_the_flag_wins(tmp_path: Path) -> None:
+    """distances_file in policy.toml (relative to it) is used; --distances replaces it."""
+    scenario = Path(shutil.copytree(DATA / "scenario_xinhua", tmp_path / "scenario"))
+    (scenario / "roads").mkdir()
+    shutil.copy(DATA / "xinhua_distances.csv", scenario / "roads" / "county.csv")
+    (scenario / "policy.toml").write_text('distances_file = "roads/county.csv"\n', encoding="utf-8")
+    args = ["plan", str(scenario), "--date", "2026-02-23", "--time-limit", "2"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    stats = json.loads((tmp_path / "a" / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "county.csv" and stats["legs_from_file"] >= 1
+    other = tmp_path / "other.csv"
+    other.write_text("from_id,to_id,km,minutes\n431322100,dg-changan,842.0,618\n", encoding="utf-8")
+    assert main([*args, "--out", str(tmp_path / "b"), "--distances", str(other)]) == 0
+    stats = json.loads((tmp_path / "b" / "plan.json").read_text(encoding="utf-8"))["stats"]
+    assert stats["distances_file"] == "other.csv"
+
+
+def test_bad_distances_file_exits_2_naming_the_row(tmp_path: Path, capsys) -> None:
+    """A distances file with a bad row ends with exit code 2, the file, row and field named, nothing written."""
+    bad = tmp_path / "roads.csv"
+    bad.write_text("from_id,to_id,km,minutes\ndepot,431322100,4.1,9\n431322100,dg-changan,842,0\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["plan", str(DATA / "scenario_xinhua"), "--date", "2026-02-23", "--out", str(out), "--distances", str(bad)]
+    assert main(args) == 2
+    printed = capsys.readouterr().out
+    assert "roads.csv row 3, field minutes" in printed
+    assert not out.exists()

@@ -12,13 +12,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_problem
+from conftest import REPO, make_problem, yudu_rules
 
 from benchmarks import county
-from benchmarks.county_day import CountyDay, check_plan, load_day
+from benchmarks.check import check_county_plan
+from benchmarks.county_day import CountyDay, load_day
 from benchmarks.county_methods import run_baseline
 from fixtures.generate import write_scenario
 from scheduler.model import BusType, Problem
+from scheduler.plan import Stop
 from scheduler.policy import PolicyRules
 from scheduler.solve import SolveParams, solve
 
@@ -51,7 +53,7 @@ def test_baseline_respects_threshold_fleet_and_rules(small_day: CountyDay) -> No
     used = Counter(b.vehicle_type for b in plan.buses)
     fleet = {b.vehicle_type: b.count for b in small_day.problem.fleet}
     assert all(n <= fleet[v] for v, n in used.items())
-    assert all(n == 0 for n in check_plan(small_day, plan).values())
+    assert all(n == 0 for n in check_county_plan(small_day, plan).values())
     # No flow left on the fallback is big enough for a bus of its own.
     left: Counter[tuple[str, str]] = Counter()
     for f in plan.fallback:
@@ -69,9 +71,52 @@ def test_checker_counts_stop_limit_and_capacity_violations(small_day: CountyDay)
     crowded = dataclasses.replace(bus, seats=bus.load - 1)
     extra = [dataclasses.replace(bus.stops[0], place_id=p, board=()) for p in list(small_day.townships)[:4]]
     many_stops = dataclasses.replace(bus, stops=(*extra, *bus.stops))
-    found = check_plan(small_day, dataclasses.replace(plan, buses=(crowded, many_stops, *plan.buses[1:])))
+    found = check_county_plan(small_day, dataclasses.replace(plan, buses=(crowded, many_stops, *plan.buses[1:])))
     assert found["capacity"] >= 1
     assert found["pickup_stops"] >= 1
+
+
+def test_the_planners_checker_and_the_independent_one_agree(small_day: CountyDay) -> None:
+    """On fanggang's plan of a generated day and on eight ways of breaking it, scheduler.check.check_plan and
+    benchmarks.check.check_county_plan agree whether the plan keeps the rules."""
+    from scheduler.check import check_plan
+
+    plan = solve(small_day.problem, SolveParams(time_limit_s=3))
+    bus = max(plan.buses, key=lambda b: len(b.stops))
+    first, last = bus.stops[0], bus.stops[-1]
+    rider = last.alight[0]
+    broken = {
+        "seats": dataclasses.replace(bus, seats=bus.load - 1),
+        "early start": dataclasses.replace(
+            bus, stops=(dataclasses.replace(first, arrival_s=3600, departure_s=3600 + 900), *bus.stops[1:])
+        ),
+        "night arrival": dataclasses.replace(bus, stops=(*bus.stops[:-1], _moved(last, 20 * 3600))),
+        "too fast": dataclasses.replace(
+            bus, stops=(*bus.stops[:-1], _moved(last, bus.stops[-2].departure_s + 1 - last.arrival_s))
+        ),
+        "never alights": dataclasses.replace(
+            bus,
+            stops=(*bus.stops[:-1], dataclasses.replace(last, alight=tuple(t for t in last.alight if t != rider))),
+        ),
+    }
+    plans = {
+        name: dataclasses.replace(plan, buses=(b, *[x for x in plan.buses if x is not bus]))
+        for name, b in broken.items()
+    }
+    plans["missing"] = dataclasses.replace(plan, fallback=plan.fallback[1:])
+    plans["doubled"] = dataclasses.replace(
+        plan, fallback=(*plan.fallback, dataclasses.replace(plan.fallback[0], traveller_id=rider))
+    )
+    plans["fleet"] = dataclasses.replace(plan, buses=(*plan.buses, *plan.buses))
+    assert check_plan(small_day.problem, plan) == []
+    assert not any(check_county_plan(small_day, plan).values())
+    for name, variant in plans.items():
+        assert check_plan(small_day.problem, variant), name
+        assert any(check_county_plan(small_day, variant).values()), name
+
+
+def _moved(stop: Stop, by_s: int) -> Stop:
+    return dataclasses.replace(stop, arrival_s=stop.arrival_s + by_s, departure_s=stop.departure_s + by_s)
 
 
 def test_quick_mode_writes_every_method(quick_rows: list[dict[str, str]]) -> None:
@@ -105,7 +150,7 @@ def test_bound_knows_the_stop_limits() -> None:
     most 15, below the threshold of 20, so no plan charters anything. The bound must find exactly that cost
     (fanggang's plan is all fallback too); with room for ten pickups it must drop below it."""
     fleet = (BusType("coach53", 53, 5, 1800.0, 5.5),)
-    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
+    problem, all_fallback = _nine_flows_of_five(fleet, yudu_rules())
 
     bound = _bound_in_fresh_process(problem)
     plan = solve(problem, SolveParams(time_limit_s=2))
@@ -113,7 +158,7 @@ def test_bound_knows_the_stop_limits() -> None:
     assert bound == pytest.approx(all_fallback, rel=1e-6)
     assert bound <= plan.totals.total_cost + 0.01 * len(problem.travellers)  # totals are rounded to fen
 
-    roomy, _ = _nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=10))
+    roomy, _ = _nine_flows_of_five(fleet, yudu_rules(max_pickup_stops=10))
     assert _bound_in_fresh_process(roomy) < all_fallback - 100
 
 
@@ -151,7 +196,7 @@ def test_configuration_bound_is_the_optimum_of_one_full_coach() -> None:
     """One flow of 53 travellers and one 53-seat coach: the only better plan than the fallback is that coach,
     so the bound over whole coach loads must equal fanggang's plan to the fen."""
     fleet = (BusType("coach53", 53, 1, 1800.0, 5.5),)
-    problem = make_problem([(0, 0, [1] * 53)], fleet, PolicyRules())
+    problem = make_problem([(0, 0, [1] * 53)], fleet, yudu_rules())
     plan = solve(problem, SolveParams(time_limit_s=2))
     assert len(plan.buses) == 1 and plan.buses[0].load == 53
 
@@ -165,10 +210,10 @@ def test_configuration_bound_counts_places_per_coach() -> None:
     threshold of 20, so the bound is the all-fallback cost; a fourth pickup lets a coach reach 20, and (the coach
     being cheap) the bound drops below it."""
     fleet = (BusType("coach53", 53, 5, 300.0, 2.0),)
-    problem, all_fallback = _nine_flows_of_five(fleet, PolicyRules())
+    problem, all_fallback = _nine_flows_of_five(fleet, yudu_rules())
 
     three = _configuration_in_fresh_process(problem)
-    four = _configuration_in_fresh_process(_nine_flows_of_five(fleet, PolicyRules(max_pickup_stops=4))[0])
+    four = _configuration_in_fresh_process(_nine_flows_of_five(fleet, yudu_rules(max_pickup_stops=4))[0])
     assert three["converged"] and four["converged"]
     assert three["bound_cny"] == pytest.approx(all_fallback, rel=1e-9)
     assert four["bound_cny"] < all_fallback - 100

@@ -12,6 +12,7 @@ import pytest
 from stdnum.cn import ric
 
 from fixtures.generate import (
+    YUDU_HOME,
     busiest_day,
     expected_path,
     generate_county,
@@ -121,7 +122,7 @@ def test_policy_loads_with_assembly_point(tmp_path: Path) -> None:
     assert point.township_ids[0] == "360731100"  # the county seat itself
     uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
     path.write_text(uncommented, encoding="utf-8")
-    assert load_policy(path) == rules == PolicyRules(assembly_points=rules.assembly_points)
+    assert load_policy(path) == rules == PolicyRules(**YUDU_HOME, assembly_points=rules.assembly_points)
 
 
 def test_committed_fixture_matches_generator(tmp_path: Path) -> None:

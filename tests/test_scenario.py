@@ -152,6 +152,9 @@ def test_small_scenario_loads_into_the_right_objects(small: Scenario) -> None:
         registered_poor=False,
     )
     assert small.rules.charter_min_group == 4
+    # Its policy.toml names Yudu's home settings, so nothing is assumed.
+    assert (small.rules.county, small.rules.depot_name, small.rules.depot_lat) == ("于都县", "于都汽车站", 25.9594)
+    assert small.assumptions == ()
 
 
 def test_small_scenario_normalises_values(small: Scenario) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from conftest import DAY, FACTORIES, TOWNSHIPS, traveller
+from conftest import DAY, FACTORIES, TOWNSHIPS, traveller, yudu_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_solve import check_plan
 
 from scheduler.model import BusType, Problem
-from scheduler.policy import PolicyRules
 from scheduler.routing import solve_seating
 from scheduler.seating import RiderUnit, Seating, SeatingProblem, SeatRoute, seating_cost
 from scheduler.solve import SolveParams, solve
@@ -166,7 +165,7 @@ def test_traveller_left_over_from_a_direct_coach_takes_its_free_seat() -> None:
     people = [traveller(f"T{i:03d}", township, factory) for i in range(52)]
     people.append(traveller("T999", township, factory, report_days=0))
     fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
-    problem = Problem(DAY, TOWNSHIPS, FACTORIES, tuple(people), fleet, PolicyRules())
+    problem = Problem(DAY, TOWNSHIPS, FACTORIES, tuple(people), fleet, yudu_rules())
     plan = solve(problem, SolveParams(time_limit_s=2.0, workers=1))
     check_plan(problem, plan)
     assert [bus.load for bus in plan.buses] == [53]

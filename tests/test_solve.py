@@ -6,12 +6,13 @@ import json
 import sys
 from dataclasses import replace
 
-from conftest import FACTORIES, TOWNSHIPS, make_problem
+from conftest import DAY, FACTORIES, TOWNSHIPS, make_problem
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from scheduler.check import check_plan as check
 from scheduler.model import BusType, Problem
+from scheduler.output import summary_lines
 from scheduler.plan import Plan
 from scheduler.policy import AssemblyPoint, PolicyRules
 from scheduler.solve import SolveParams, solve
@@ -112,8 +113,12 @@ def test_report_date_today_with_closed_gate_is_unplaced() -> None:
     plan = solve(problem, QUICK)
     check_plan(problem, plan)
     assert plan.totals.buses == 0
-    assert {f.mode for f in plan.fallback} == {"unplaced"}
-    assert "report date" in plan.fallback[0].reason
+    assert {(f.mode, f.cause) for f in plan.fallback} == {("unplaced", "timetable")}
+    city = FACTORIES[0].city
+    assert f"no coach from the depot can reach {city} by 06:00 on the report date" in plan.fallback[0].reason
+    assert f"06:00前到达{city}" in plan.fallback[0].reason_zh
+    summary = dict(summary_lines(plan))
+    assert summary[f"无法按时到达 {city} 06:00（报到日 {DAY}）"].startswith("60: no coach from the depot")
 
 
 def test_morning_gate_far_away_means_leaving_later_not_waiting_on_board() -> None:
@@ -223,3 +228,44 @@ def test_random_small_days_hold_every_invariant(problem: Problem) -> None:
     """Whatever the flows, fleet and limits, the plan holds every invariant."""
     plan = solve(problem, SolveParams(time_limit_s=0.5, workers=1))
     check_plan(problem, plan)
+
+
+def test_a_flow_at_the_threshold_rides_even_when_tickets_cost_less() -> None:
+    """21 people alone from one township to Kunshan: tickets (about 0.45 CNY/km each) cost less than a coach
+    that is not full, but the county's rule gives a flow of at least 20 a bus; planning by cost alone
+    (threshold_is_entitlement = false) sends them by ticket, and the reason says the cost rule decided."""
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    entitled = make_problem([(0, 50, [1] * 21)], fleet)
+    plan = solve(entitled, QUICK)
+    check_plan(entitled, plan)
+    assert plan.totals.on_buses == 21
+    by_cost = replace(entitled, rules=replace(entitled.rules, threshold_is_entitlement=False))
+    cheaper = solve(by_cost, QUICK)
+    check_plan(by_cost, cheaper)
+    assert cheaper.totals.buses == 0
+    assert cheaper.totals.total_cost < plan.totals.total_cost
+    line = cheaper.fallback[0]
+    assert line.cause == "no_seat" and line.params["priced"] and line.params["flow_size"] == 21
+    assert "one of 21 travellers" in line.reason and "travelling alone" not in line.reason
+    assert "21" in line.reason_zh and "元" in line.reason_zh
+
+
+def test_what_a_direct_coach_leaves_of_an_entitled_flow_still_rides() -> None:
+    """60 people of one flow and 53-seat coaches: a full coach goes direct and the other 7, entitled with
+    their flow, get seats too, on a coach below the threshold that the rule allows."""
+    fleet = (BusType("c53", 53, 3, 1800.0, 5.5),)
+    problem = make_problem([(0, 0, [1] * 60)], fleet)
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    assert plan.totals.on_buses == 60
+    assert min(b.load for b in plan.buses) < problem.rules.charter_min_group
+
+
+def test_people_alone_of_a_small_flow_are_named_with_their_flow() -> None:
+    """Three people alone on one flow get tickets; the reason counts the three, never 'travelling alone'."""
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    problem = make_problem([(2, 1, [1, 1, 1])], fleet)
+    plan = solve(problem, QUICK)
+    check_plan(problem, plan)
+    assert {f.cause for f in plan.fallback} == {"small_flow"}
+    assert all("one of 3 travellers" in f.reason and "同线路3名旅客之一" in f.reason_zh for f in plan.fallback)
