@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,12 @@ from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
+
+def _to_json(value: Any) -> str:
+    # Chinese as itself, not \uXXXX escapes: half the size in SQLite's text, and readable there.
+    return json.dumps(value, ensure_ascii=False)
+
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -21,7 +28,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     transactions, so that concurrent writers queue instead of failing half-way; PostgreSQL gets
     ``search_path`` set to ``schema`` when one is given."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_to_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -41,7 +48,14 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        json_serializer=_to_json,
+    )
 
 
 @contextmanager
