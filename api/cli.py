@@ -11,6 +11,7 @@ from api.errors import ApiError
 from api.models import Role
 from api.settings import get_settings
 from scheduler.cli import add_planning_commands, run_planning_command
+from scheduler.policy import InvalidPolicy
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
@@ -62,7 +63,7 @@ def run_service_command(args: argparse.Namespace) -> int:
 
         try:
             counts = seed(_engine(), settings.campaign)
-        except InvalidScenario as err:
+        except (InvalidScenario, InvalidPolicy) as err:
             print(err, file=sys.stderr)
             return EXIT_BAD_INPUT
         print("seeded: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + " (existing rows kept)")

@@ -7,19 +7,35 @@ reaches ``scheduler``.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from api import models as m
+from api.schemas import TravellerRef
 from scheduler import model as sm
 from scheduler.clock import format_clock, parse_clock
+from scheduler.output import manifest_rows
+from scheduler.plan import Bus, Plan
 from scheduler.policy import PolicyRules, policy_from_dict
 
+log = logging.getLogger(__name__)
+
 POLICY_KEY = "policy"
+# The settings that say where the county is, without which no day can be planned. They are checked in the stored
+# settings, not in PolicyRules' defaults: an empty database plans for no county.
+# Names as in policy.toml, with what they are in Chinese and English.
+HOME_SETTINGS = {
+    "county": ("县名", "county name"),
+    "province": ("所在省份", "province"),
+    "depot_lat": ("发车点纬度", "depot latitude"),
+    "depot_lon": ("发车点经度", "depot longitude"),
+}
 
 
 # --------------------------------------------------------------------------------------------- rows -> scheduler
@@ -59,16 +75,23 @@ def traveller_to_domain(row: m.Traveller) -> sm.Traveller:
 
 
 def policy_data(session: Session) -> dict[str, Any]:
+    """The settings the county has stored (policy.toml's names), without PolicyRules' defaults."""
     row = session.get(m.PolicySetting, POLICY_KEY)
-    return json.loads(row.data) if row else {}
+    return dict(row.data) if row else {}
 
 
 def load_rules(session: Session) -> PolicyRules:
     return policy_from_dict(policy_data(session), source="county policy")
 
 
-def rules_to_data(rules: dict[str, Any]) -> str:
-    return json.dumps(rules, ensure_ascii=False, sort_keys=True)
+def missing_home_settings(data: dict[str, Any]) -> list[str]:
+    """The home settings (``HOME_SETTINGS``) that stored settings ``data`` leave unset or empty."""
+    return [name for name in HOME_SETTINGS if data.get(name) in (None, "")]
+
+
+def rules_to_data(rules: dict[str, Any]) -> dict[str, Any]:
+    """Settings as stored: policy.toml's names, sorted."""
+    return {key: rules[key] for key in sorted(rules)}
 
 
 def active_bus_counts(session: Session, day: dt.date) -> Counter[str]:
@@ -109,6 +132,115 @@ def build_problem(session: Session, day: dt.date) -> tuple[sm.Problem, dict[str,
     versions = {str(t.id): t.version for t in rows}
     problem = sm.Problem(day, townships, factories, travellers, fleet, rules)
     return problem, versions, sum(kept.values())
+
+
+# --------------------------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """One seat of a bus as publishing writes it onto the traveller (numbered by ``scheduler.output``)."""
+
+    seat: int
+    traveller_id: str
+    boards_at: str
+    board_time: str
+    alights_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What a finished planning job stores (``PlanJob.result``): the plan, each bus's seats, and the version of
+    every traveller planned, which publishing checks."""
+
+    plan: Plan
+    seats: dict[str, tuple[Seat, ...]]
+    versions: dict[str, int]
+
+    @classmethod
+    def of(cls, plan: Plan, problem: sm.Problem, versions: dict[str, int]) -> JobResult:
+        seats = {
+            b.bus_id: tuple(
+                Seat(int(r["seat"]), r["traveller_id"], r["boards_at"], r["board_time"], r["alights_at"])
+                for r in manifest_rows(plan, problem, b.bus_id)
+            )
+            for b in plan.buses
+        }
+        return cls(plan, seats, versions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan.to_dict(),
+            "seats": {
+                bus_id: [
+                    {
+                        "seat": s.seat,
+                        "traveller_id": s.traveller_id,
+                        "boards_at": s.boards_at,
+                        "board_time": s.board_time,
+                        "alights_at": s.alights_at,
+                    }
+                    for s in seats
+                ]
+                for bus_id, seats in self.seats.items()
+            },
+            "versions": self.versions,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobResult:
+        """Raises ValueError when ``data`` is not this shape (e.g. a plan stored by an earlier version)."""
+        try:
+            plan = Plan.from_dict(data["plan"])
+            seats = {
+                bus_id: tuple(
+                    Seat(int(r["seat"]), str(r["traveller_id"]), r["boards_at"], r["board_time"], r["alights_at"])
+                    for r in rows
+                )
+                for bus_id, rows in data["seats"].items()
+            }
+            versions = {str(k): int(v) for k, v in data["versions"].items()}
+        except KeyError as err:
+            raise ValueError(f"Expected a planning result with field {err.args[0]!r}.") from None
+        except (TypeError, AttributeError) as err:
+            raise ValueError(f"Expected a planning result: {err}.") from None
+        return cls(plan, seats, versions)
+
+
+def job_result(job: m.PlanJob) -> JobResult | None:
+    """The job's stored result, or None when it has none or one this version cannot read (logged)."""
+    if job.result is None:
+        return None
+    try:
+        return JobResult.from_dict(job.result)
+    except ValueError as err:
+        log.warning("plan %s: stored result unreadable: %s", job.id, err)
+        return None
+
+
+def bus_to_domain(row: m.Bus) -> Bus:
+    """A published bus as the scheduler's Bus (read with ``Plan.from_dict``, the one reader of plan.json)."""
+    plan = Plan.from_dict({"date": row.date.isoformat(), "buses": [row.data], "fallback": [], "subsidies": []})
+    return plan.buses[0]
+
+
+def bus_document(bus: Bus, day: dt.date) -> dict[str, Any]:
+    """A bus as in plan.json's ``buses[]`` (written with ``Plan.to_dict``, the one writer)."""
+    return Plan(day, (bus,), (), {}).to_dict()["buses"][0]
+
+
+def plan_traveller_ids(plan: Plan) -> list[str]:
+    """Everyone a plan names: on its buses, then in its fallback list."""
+    return [t for b in plan.buses for t in b.traveller_ids] + [f.traveller_id for f in plan.fallback]
+
+
+def traveller_refs(session: Session, ids: Iterable[str | int]) -> dict[str, TravellerRef]:
+    """Service traveller id (as text) -> the township's own reference, for the ids that exist."""
+    wanted = sorted({int(i) for i in ids})
+    rows = session.exec(
+        select(m.Traveller.id, m.Traveller.township_id, m.Traveller.ref).where(in_ids(m.Traveller.id, wanted))
+    ).all()
+    return {str(i): TravellerRef(township_id=township, ref=ref) for i, township, ref in rows}
 
 
 # --------------------------------------------------------------------------------------------- scheduler -> rows

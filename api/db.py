@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
+
+
+def _to_json(value: Any) -> str:
+    # Chinese as itself, not \uXXXX escapes: half the size in SQLite's text, and readable there.
+    return json.dumps(value, ensure_ascii=False)
+
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,7 +28,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     transactions, so that concurrent writers queue instead of failing half-way; PostgreSQL gets
     ``search_path`` set to ``schema`` when one is given."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_to_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -40,7 +48,14 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        json_serializer=_to_json,
+    )
 
 
 @contextmanager
@@ -58,14 +73,43 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the Alembic migrations in api/migrations to ``engine``'s database."""
     from alembic import command
+
+    _migrate(engine, lambda config: command.upgrade(config, revision))
+    log.info("database at revision %s", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo the Alembic migrations after ``revision``."""
+    from alembic import command
+
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, run: Callable[[Any], None]) -> None:
+    """Run ``run(alembic config)`` in one transaction. On SQLite, where altering a column copies its table,
+    foreign keys are off meanwhile (a table others refer to can then be dropped and renamed back) and checked
+    before the transaction commits."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    log.info("database at revision %s", revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if sqlite:
+            # Outside any transaction, or SQLite ignores it (the connection is in autocommit mode, see make_engine).
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                run(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def ensure_schema(engine: Engine, schema: str) -> None:

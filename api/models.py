@@ -9,12 +9,25 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from pydantic import computed_field
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
+
+from api.schemas import PlanBus, PlanDocument, TravellerRefs
+from scheduler.messages import Message
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# JSON documents: JSONB on PostgreSQL, JSON (text underneath) on SQLite; Python None is SQL NULL.
+JSON_DOCUMENT = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def json_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(JSON_DOCUMENT, nullable=nullable)
 
 
 class Role(StrEnum):
@@ -132,11 +145,11 @@ class BusTypePublic(BusTypeBase):
 
 
 class PolicySetting(SQLModel, table=True):
-    """The county's policy.toml as JSON (one row, key "policy")."""
+    """The county's policy.toml as JSON (one row, key "policy"): only the settings the county has set."""
 
     __tablename__ = "policy"
     key: str = Field(primary_key=True, max_length=40)
-    data: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
 
 
 # --------------------------------------------------------------------------------------------- people
@@ -207,7 +220,9 @@ class Traveller(TravellerBase, table=True):
     board_time: str | None = Field(default=None, max_length=20)
     alights_at: str | None = Field(default=None, max_length=200)
     est_cost: float | None = None
-    fallback_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # A fallback's reason as data (scheduler.messages): its sentences are rendered in either language.
+    fallback_cause: str | None = Field(default=None, max_length=30)
+    fallback_params: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     no_shows: int = 0
     arrived_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -259,8 +274,32 @@ class TravellerPublic(TravellerBase):
     board_time: str | None
     alights_at: str | None
     est_cost: float | None
+    fallback_cause: str | None = Field(description="why a traveller on a fallback does not ride a bus (a code)")
+    fallback_params: dict[str, Any] | None = Field(description="the cause's figures")
     no_shows: int
     arrived_at: dt.datetime | None
+
+    @computed_field(description="the fallback's reason in English")  # type: ignore[prop-decorator]
+    @property
+    def fallback_reason(self) -> str | None:
+        message = fallback_message(self.fallback_cause, self.fallback_params)
+        return message.en if message else None
+
+    @computed_field(description="the fallback's reason in Chinese")  # type: ignore[prop-decorator]
+    @property
+    def fallback_reason_zh(self) -> str | None:
+        message = fallback_message(self.fallback_cause, self.fallback_params)
+        return message.zh if message else None
+
+
+def fallback_message(cause: str | None, params: dict[str, Any] | None) -> Message | None:
+    """A stored fallback reason as a message, or None without one (or with a cause this version does not know)."""
+    if not cause:
+        return None
+    try:
+        return Message(cause, params or {})
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------- planning
@@ -273,10 +312,13 @@ class PlanJob(SQLModel, table=True):
     time_limit: float
     status: str = Field(default=JobStatus.queued, max_length=20)
     progress: float = 0.0
+    # The planner's latest progress message, in English and Chinese.
     message: str = Field(default="", max_length=500)
+    message_zh: str = Field(default="", max_length=500)
     error: str | None = Field(default=None, sa_column=Column(Text))
-    # JSON: {"plan": plan.json, "manifests": {bus_id: rows}, "versions": {traveller id: version}}
-    result: str | None = Field(default=None, sa_column=Column(Text))
+    error_zh: str | None = Field(default=None, sa_column=Column(Text))
+    # api.convert.JobResult: {"plan": plan.json, "seats": {bus_id: seat rows}, "versions": {traveller id: version}}
+    result: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     kept_buses: int = 0
     worker_pid: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -297,13 +339,20 @@ class PlanPublic(SQLModel):
     status: str
     progress: float
     message: str
+    message_zh: str
     error: str | None
+    error_zh: str | None
     kept_buses: int
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     published_at: dt.datetime | None
-    plan: dict[str, Any] | None = None
+    plan: PlanDocument | None = Field(
+        default=None, description="when done: the plan as in plan.json; traveller ids are the service's ids"
+    )
+    traveller_refs: TravellerRefs = Field(
+        default_factory=dict, description="every traveller id of the plan -> the township's own reference"
+    )
 
 
 class Bus(SQLModel, table=True):
@@ -316,7 +365,7 @@ class Bus(SQLModel, table=True):
     vehicle_type: str = Field(max_length=40)
     seats: int
     status: str = Field(default="published", max_length=20)  # published | released
-    data: str = Field(sa_column=Column(Text, nullable=False))  # the bus as in plan.json
+    data: dict[str, Any] = Field(sa_column=json_column())  # the bus as in plan.json's buses[]
 
 
 class BusPublic(SQLModel):
@@ -326,8 +375,37 @@ class BusPublic(SQLModel):
     vehicle_type: str
     seats: int
     status: str
-    load: int
-    bus: dict[str, Any]
+    load: int = Field(description="the bus's travellers the caller may see")
+    bus: PlanBus = Field(description="the bus as in plan.json (its stops name every rider by service id)")
+    traveller_refs: TravellerRefs = Field(
+        default_factory=dict, description="the riders the caller may see -> the township's own reference"
+    )
+
+
+class ManifestRow(SQLModel):
+    seat: int | None
+    ticket_code: str | None
+    traveller_id: int = Field(description="the service's traveller id")
+    ref: str = Field(description="the township's own traveller_id (travellers.csv's column)")
+    name: str
+    id_number: str = Field(description="masked except for the dispatcher")
+    phone: str
+    township_id: str
+    factory_id: str
+    boards_at: str | None
+    board_time: str | None
+    alights_at: str | None
+    status: str
+
+
+class ManifestPublic(SQLModel):
+    bus_id: str
+    date: dt.date
+    vehicle_type: str
+    seats: int
+    status: str
+    bus: PlanBus
+    travellers: list[ManifestRow]
 
 
 # --------------------------------------------------------------------------------------------- money
@@ -353,7 +431,7 @@ class Receipt(SQLModel, table=True):
     township_id: str = Field(foreign_key="townships.id", index=True, max_length=40)
     number: str = Field(max_length=60)
     amount: float
-    traveller_ids: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of traveller ids
+    traveller_ids: list[int] = Field(sa_column=json_column())
     status: str = Field(default="submitted", max_length=20)  # submitted | approved | rejected
     note: str = Field(default="", max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow)

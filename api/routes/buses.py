@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from sqlmodel import Field, Session, SQLModel, select
 
 from api import models as m
+from api.convert import bus_document, bus_to_domain
 from api.deps import Caller, CallerDep, DispatcherDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.scope import traveller_filters
+from api.schemas import PlanBus, TravellerRef
 from api.services import manifests
 from api.services.publishing import FREED, release_bus
 
@@ -31,7 +32,11 @@ def _riders(session: Session, caller: Caller, bus_id: str, lock: bool = False) -
     return bus, riders
 
 
-def _public(bus: m.Bus, load: int) -> m.BusPublic:
+def _document(bus: m.Bus) -> PlanBus:
+    return PlanBus.model_validate(bus_document(bus_to_domain(bus), bus.date))
+
+
+def _public(bus: m.Bus, riders: list[m.Traveller]) -> m.BusPublic:
     return m.BusPublic(
         id=bus.id,
         plan_id=bus.plan_id,
@@ -39,8 +44,9 @@ def _public(bus: m.Bus, load: int) -> m.BusPublic:
         vehicle_type=bus.vehicle_type,
         seats=bus.seats,
         status=bus.status,
-        load=load,
-        bus=json.loads(bus.data),
+        load=len(riders),
+        bus=_document(bus),
+        traveller_refs={str(t.id): TravellerRef(township_id=t.township_id, ref=t.ref) for t in riders},
     )
 
 
@@ -51,22 +57,30 @@ def list_buses(session: SessionDep, caller: CallerDep, date: dt.date | None = No
     if date:
         query = query.where(m.Bus.date == date)
     buses = session.exec(query).all()
-    loads: dict[str, int] = {}
-    bus_ids = session.exec(
-        select(m.Traveller.bus_id).where(m.Traveller.bus_id.is_not(None), *traveller_filters(caller))  # type: ignore[union-attr]
-    ).all()
-    for bus_id in bus_ids:
-        loads[bus_id] = loads.get(bus_id, 0) + 1
-    return [_public(b, loads.get(b.id, 0)) for b in buses if caller.is_dispatcher or b.id in loads]
+    riders: dict[str, list[m.Traveller]] = {}
+    for t in session.exec(
+        select(m.Traveller).where(m.Traveller.bus_id.is_not(None), *traveller_filters(caller))  # type: ignore[union-attr]
+    ).all():
+        riders.setdefault(t.bus_id or "", []).append(t)
+    return [_public(b, riders.get(b.id, [])) for b in buses if caller.is_dispatcher or b.id in riders]
 
 
 @router.get("/{bus_id}", response_model=m.BusPublic)
 def get_bus(bus_id: str, session: SessionDep, caller: CallerDep) -> Any:
     bus, riders = _riders(session, caller, bus_id)
-    return _public(bus, len(riders))
+    return _public(bus, riders)
 
 
-@router.get("/{bus_id}/manifest", response_model=None)
+@router.get(
+    "/{bus_id}/manifest",
+    response_model=None,
+    responses={
+        200: {
+            "model": m.ManifestPublic,
+            "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+        }
+    },
+)
 def get_manifest(
     bus_id: str, session: SessionDep, caller: CallerDep, format: Literal["json", "csv", "xlsx"] = "json"
 ) -> Any:
@@ -86,15 +100,15 @@ def get_manifest(
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{bus_id}.xlsx"'},
         )
-    return {
-        "bus_id": bus.id,
-        "date": bus.date,
-        "vehicle_type": bus.vehicle_type,
-        "seats": bus.seats,
-        "status": bus.status,
-        "bus": json.loads(bus.data),
-        "travellers": rows,
-    }
+    return m.ManifestPublic(
+        bus_id=bus.id,
+        date=bus.date,
+        vehicle_type=bus.vehicle_type,
+        seats=bus.seats,
+        status=bus.status,
+        bus=_document(bus),
+        travellers=[m.ManifestRow.model_validate(r) for r in rows],
+    )
 
 
 @router.post("/{bus_id}/release")

@@ -6,7 +6,6 @@ approved receipts together never exceed it, checked under a lock on the township
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter
@@ -47,9 +46,7 @@ def _claimed(session: Session, township_id: str, statuses: tuple[str, ...]) -> f
 
 
 def _receipt_public(r: m.Receipt) -> dict[str, Any]:
-    return m.ReceiptPublic(
-        **r.model_dump(exclude={"traveller_ids"}), traveller_ids=json.loads(r.traveller_ids)
-    ).model_dump()
+    return m.ReceiptPublic.model_validate(r.model_dump()).model_dump()
 
 
 @router.get("")
@@ -137,7 +134,7 @@ def submit_receipt(body: m.ReceiptCreate, session: SessionDep, caller: CallerDep
         township_id=township_id,
         number=body.number,
         amount=round(body.amount, 2),
-        traveller_ids=json.dumps(sorted(set(body.traveller_ids))),
+        traveller_ids=sorted(set(body.traveller_ids)),
     )
     session.add(receipt)
     session.commit()

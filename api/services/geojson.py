@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlmodel import Session, select
 
 from api import models as m
-from api.convert import load_rules
+from api.convert import job_result, load_rules
 from api.services.publishing import bus_public_id
 
 
@@ -30,10 +29,10 @@ def county_geojson(session: Session, job: m.PlanJob | None = None) -> dict[str, 
     for p in load_rules(session).assembly_points:
         places[p.point_id] = (p.lon, p.lat)
         features.append(_point(p.lon, p.lat, {"kind": "assembly_point", "id": p.point_id, "name": p.name}))
-    if job is not None and job.result:
-        plan = json.loads(job.result)["plan"]
-        for n, bus in enumerate(plan["buses"]):
-            line = [list(places[s["place_id"]]) for s in bus["stops"] if s["place_id"] in places]
+    result = job_result(job) if job is not None else None
+    if job is not None and result is not None:
+        for n, bus in enumerate(result.plan.buses):
+            line = [list(places[s.place_id]) for s in bus.stops if s.place_id in places]
             if len(line) < 2:
                 continue
             features.append(
@@ -43,13 +42,13 @@ def county_geojson(session: Session, job: m.PlanJob | None = None) -> dict[str, 
                     "properties": {
                         "kind": "bus",
                         "index": n,
-                        "bus_id": bus["bus_id"],
-                        "public_id": bus_public_id(job.id or 0, bus["bus_id"]),
-                        "vehicle_type": bus["vehicle_type"],
-                        "seats": bus["seats"],
-                        "load": bus["load"],
-                        "area": bus["area"],
-                        "stops": [s["place_name"] for s in bus["stops"]],
+                        "bus_id": bus.bus_id,
+                        "public_id": bus_public_id(job.id or 0, bus.bus_id),
+                        "vehicle_type": bus.vehicle_type,
+                        "seats": bus.seats,
+                        "load": bus.load,
+                        "area": bus.area,
+                        "stops": [s.place_name for s in bus.stops],
                     },
                 }
             )

@@ -6,7 +6,6 @@ The font is the first found of ``Settings.pdf_font`` and the Debian font files b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ from typing import Any
 from fpdf import FPDF
 
 from api import models as m
+from api.convert import bus_to_domain
 from api.errors import ApiError
+from scheduler.clock import format_moment
 from scheduler.output import mask_id_number
 
 FONT_CANDIDATES = (
@@ -43,20 +44,19 @@ def find_font(configured: str = "") -> Path:
 
 def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[str, Any]]:
     """The bus's stops in order; each pickup with its riders (seat order, masked ID numbers)."""
-    data = json.loads(bus.data)
     by_stop: dict[str, list[m.Traveller]] = {}
     for t in sorted(riders, key=lambda t: t.seat or 0):
         by_stop.setdefault(t.boards_at or "", []).append(t)
     stops = []
-    for s in data["stops"]:
-        people = by_stop.pop(s["place_name"], []) if s["kind"] == "pickup" else []
+    for s in bus_to_domain(bus).stops:
+        people = by_stop.pop(s.place_name, []) if s.kind == "pickup" else []
         stops.append(
             {
-                "name": s["place_name"],
-                "kind": s["kind"],
-                "arrival": s["arrival"],
-                "departure": s["departure"],
-                "alight": len(s.get("alight", [])),
+                "name": s.place_name,
+                "kind": s.kind,
+                "arrival": format_moment(bus.date, s.arrival_s),
+                "departure": format_moment(bus.date, s.departure_s),
+                "alight": len(s.alight),
                 "riders": [_rider(t) for t in people],
             }
         )
@@ -96,22 +96,22 @@ def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Pa
     pdf.add_font("cjk", "B", str(font))
     pdf.set_title("乘车名单 manifests")
     for bus, riders in pages:
-        data = json.loads(bus.data)
+        data = bus_to_domain(bus)
         stops = stops_with_riders(bus, riders)
         pdf.add_page()
         pdf.set_font("cjk", size=16)
         pdf.cell(0, 9, f"返岗包车乘车名单  {bus.id}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=10)
-        departure = data["stops"][0]["departure"] if data["stops"] else ""
+        departure = format_moment(bus.date, data.stops[0].departure_s) if data.stops else ""
         pdf.cell(
             0,
             6,
             f"日期 {bus.date.isoformat()}   车型 {bus.vehicle_type}（{bus.seats} 座）   乘客 {len(riders)} 人   "
-            f"发车 {departure}   司机 {data.get('drivers', 1)} 名",
+            f"发车 {departure}   司机 {data.drivers} 名",
             new_x="LMARGIN",
             new_y="NEXT",
         )
-        route = " → ".join(s["place_name"] for s in data["stops"])
+        route = " → ".join(s.place_name for s in data.stops)
         pdf.multi_cell(0, 6, f"线路：{route}", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         for stop in stops:

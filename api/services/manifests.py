@@ -1,4 +1,7 @@
-"""A bus's manifest as JSON rows, CSV or XLSX; ID numbers masked for everyone but the dispatcher."""
+"""A bus's manifest as JSON rows, CSV or XLSX; ID numbers masked for everyone but the dispatcher.
+
+Each row names the traveller by the service's id (``traveller_id``) and the township's own (``ref``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ COLUMNS = [
     ("seat", "座位 seat"),
     ("ticket_code", "票号 ticket"),
     ("traveller_id", "编号 id"),
+    ("ref", "乡镇编号 ref"),
     ("name", "姓名 name"),
     ("id_number", "身份证号 id_number"),
     ("phone", "手机 phone"),
@@ -32,6 +36,7 @@ def manifest_rows(riders: list[m.Traveller], mask: bool) -> list[dict[str, Any]]
             "seat": t.seat,
             "ticket_code": t.ticket_code,
             "traveller_id": t.id,
+            "ref": t.ref,
             "name": t.name,
             "id_number": mask_id_number(t.id_number) if mask else t.id_number,
             "phone": t.phone,

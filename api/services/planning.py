@@ -7,7 +7,6 @@ travellers: only publishing does, in one transaction, so a crashed job leaves th
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import threading
@@ -50,13 +49,20 @@ class JobRunner:
             process.join()
         except Exception as err:  # pragma: no cover - e.g. the OS refuses a new process
             log.exception("planning job %s could not run", job_id)
-            mark_failed(self.engine, job_id, f"the planning process could not start: {err}")
+            mark_failed(
+                self.engine, job_id, f"the planning process could not start: {err}", f"无法启动计划求解进程：{err}"
+            )
             return
         finally:
             with self._lock:
                 self._processes.pop(job_id, None)
         if process.exitcode != 0:
-            mark_failed(self.engine, job_id, f"the planning process ended unexpectedly (exit code {process.exitcode})")
+            mark_failed(
+                self.engine,
+                job_id,
+                f"the planning process ended unexpectedly (exit code {process.exitcode})",
+                f"计划求解进程意外终止（退出码 {process.exitcode}）",
+            )
 
     def shutdown(self) -> None:
         with self._lock:
@@ -64,17 +70,17 @@ class JobRunner:
         for job_id, process in running:
             process.terminate()
             process.join(5)
-            mark_failed(self.engine, job_id, "the service stopped while the job was running")
+            mark_failed(self.engine, job_id, "the service stopped while the job was running", "计划求解期间服务已停止")
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 
-def mark_failed(engine: Engine, job_id: int, error: str) -> None:
+def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:
     """Fail a job that has not finished yet (a finished or published job is left alone)."""
     with session_scope(engine) as session:
         session.execute(
             update(m.PlanJob)
             .where(m.PlanJob.id == job_id, m.PlanJob.status.in_([m.JobStatus.queued, m.JobStatus.running]))  # type: ignore[attr-defined]
-            .values(status=m.JobStatus.failed, error=error, finished_at=m.utcnow())
+            .values(status=m.JobStatus.failed, error=error, error_zh=error_zh, finished_at=m.utcnow())
         )
 
 
@@ -85,7 +91,10 @@ def fail_unfinished_jobs(engine: Engine) -> int:
             update(m.PlanJob)
             .where(m.PlanJob.status.in_([m.JobStatus.queued, m.JobStatus.running]))  # type: ignore[attr-defined]
             .values(
-                status=m.JobStatus.failed, error="the service restarted before the job finished", finished_at=m.utcnow()
+                status=m.JobStatus.failed,
+                error="the service restarted before the job finished",
+                error_zh="计划完成前服务已重启，请重新生成计划",
+                finished_at=m.utcnow(),
             )
         )
         return result.rowcount or 0
@@ -95,9 +104,8 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
     """Entry point of the worker process: build the day's problem, solve it, store the result."""
     import os
 
-    from api.convert import build_problem
+    from api.convert import JobResult, build_problem
     from scheduler.messages import Message
-    from scheduler.output import manifest_rows
     from scheduler.solve import SolveParams, solve
 
     logging.basicConfig(level=logging.WARNING)
@@ -110,7 +118,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             job.status = m.JobStatus.running
             job.started_at = m.utcnow()
             job.worker_pid = os.getpid()
-            job.message = "loading registrations"
+            job.message, job.message_zh = "loading registrations", "正在读取登记信息"
             day, time_limit = job.date, job.time_limit
         with Session(engine) as session:
             problem, versions, kept = build_problem(session, day)
@@ -127,12 +135,17 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
                 s.execute(
                     update(m.PlanJob)
                     .where(m.PlanJob.id == job_id)
-                    .values(progress=round(min(max(share, 0.0), 0.99), 3), message=message.en[:500])
+                    .values(
+                        progress=round(min(max(share, 0.0), 0.99), 3),
+                        message=message.en[:500],
+                        message_zh=message.zh[:500],
+                    )
                 )
 
         plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
-        manifests = {b.bus_id: manifest_rows(plan, problem, b.bus_id, mask=False) for b in plan.buses}
-        result = {"plan": plan.to_dict(), "manifests": manifests, "versions": versions}
+        result = JobResult.of(plan, problem, versions)
+        done = Message("done", {"buses": plan.totals.buses, "on_buses": plan.totals.on_buses})
+        fallback = len(plan.fallback)
         with session_scope(engine) as session:
             session.execute(
                 update(m.PlanJob)
@@ -140,15 +153,16 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
                 .values(
                     status=m.JobStatus.done,
                     progress=1.0,
-                    result=json.dumps(result, ensure_ascii=False),
+                    result=result.to_dict(),
                     kept_buses=kept,
                     finished_at=m.utcnow(),
-                    message=f"{len(plan.buses)} buses, {len(plan.fallback)} travellers on fallback",
+                    message=f"{done.en}, {fallback} travellers on fallback",
+                    message_zh=f"{done.zh}，其他方式{fallback}人",
                 )
             )
     except Exception as err:
         log.exception("planning job %s failed", job_id)
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
-        mark_failed(engine, job_id, f"planning failed: {detail}")
+        mark_failed(engine, job_id, f"planning failed: {detail}", f"计划求解失败：{detail}")
     finally:
         engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import Counter
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from api import models as m
-from api.convert import active_bus_counts, in_ids
+from api.convert import active_bus_counts, bus_document, in_ids, job_result
 from api.errors import ApiError, conflict, not_found
 
 # No 0/O, 1/I/L: codes are read aloud at the factory gate.
@@ -31,8 +30,9 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
     """Freeze a finished plan in one transaction: buses with manifests and ticket codes, travellers planned.
 
     Raises:
-        ApiError: 404 unknown plan; 409 when the plan is not finished, already published, or stale
-            (a traveller changed, was cancelled or was planned elsewhere since; coaches taken meanwhile).
+        ApiError: 404 unknown plan; 409 when the plan is not finished, already published, breaks rules
+            (``stats.violations``), or is stale (a traveller changed, was cancelled or was planned elsewhere since;
+            coaches taken meanwhile).
     """
     job = session.exec(select(m.PlanJob).where(m.PlanJob.id == job_id).with_for_update()).first()
     if job is None:
@@ -44,18 +44,34 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
             f"the plan is {job.status}; only a finished plan can be published",
             f"计划状态为 {job.status}，只有已完成的计划才能发布",
         )
-    result = json.loads(job.result)
-    plan, manifests, versions = result["plan"], result["manifests"], result["versions"]
-    placed = [f for f in plan["fallback"] if f["mode"] != "unplaced"]
-    ids = [int(t) for rows in manifests.values() for t in (r["traveller_id"] for r in rows)]
-    ids += [int(f["traveller_id"]) for f in placed]
+    result = job_result(job)
+    if result is None:
+        raise conflict(
+            f"the plan was stored by an earlier version of the service and cannot be published; plan {job.date} again",
+            f"该计划由旧版本生成，无法发布，请重新生成 {job.date} 的计划",
+        )
+    plan = result.plan
+    violations = plan.stats.get("violations")
+    if violations != 0:
+        found = "was not checked" if violations is None else f"breaks {violations} planning rule(s)"
+        found_zh = "未经规则检查" if violations is None else f"违反 {violations} 条规划规则"
+        raise conflict(
+            f"the plan {found} (a planner bug, please report it); it cannot be published",
+            f"该计划{found_zh}（属于规划程序缺陷，请反馈），不能发布",
+            violations=violations,
+        )
+    placed = [f for f in plan.fallback if f.mode != "unplaced"]
+    ids = [int(s.traveller_id) for seats in result.seats.values() for s in seats]
+    ids += [int(f.traveller_id) for f in placed]
     rows = {
         t.id: t for t in session.exec(select(m.Traveller).where(in_ids(m.Traveller.id, ids)).with_for_update()).all()
     }
     stale = [
         i
         for i in ids
-        if i not in rows or rows[i].status != m.TravellerStatus.registered or rows[i].version != versions.get(str(i))
+        if i not in rows
+        or rows[i].status != m.TravellerStatus.registered
+        or rows[i].version != result.versions.get(str(i))
     ]
     if stale:
         raise conflict(
@@ -64,7 +80,7 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
             travellers=stale[:100],
         )
     fleet = {b.vehicle_type: b.count for b in session.exec(select(m.BusType)).all()}
-    needed = Counter(b["vehicle_type"] for b in plan["buses"]) + active_bus_counts(session, job.date)
+    needed = Counter(b.vehicle_type for b in plan.buses) + active_bus_counts(session, job.date)
     short = {v: n for v, n in needed.items() if n > fleet.get(v, 0)}
     if short:
         raise conflict(
@@ -76,24 +92,24 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
     now = m.utcnow()
     updates: list[dict[str, Any]] = []
     codes: set[str] = set()
-    for bus in plan["buses"]:
-        public_id = bus_public_id(job_id, bus["bus_id"])
+    for bus in plan.buses:
+        public_id = bus_public_id(job_id, bus.bus_id)
         session.add(
             m.Bus(
                 id=public_id,
                 plan_id=job_id,
                 date=job.date,
-                vehicle_type=bus["vehicle_type"],
-                seats=bus["seats"],
-                data=json.dumps(bus, ensure_ascii=False),
+                vehicle_type=bus.vehicle_type,
+                seats=bus.seats,
+                data=bus_document(bus, plan.date),
             )
         )
-        for row in manifests[bus["bus_id"]]:
+        for seat in result.seats[bus.bus_id]:
             code = new_ticket_code()
             while code in codes:
                 code = new_ticket_code()
             codes.add(code)
-            tid = int(row["traveller_id"])
+            tid = int(seat.traveller_id)
             updates.append(
                 {
                     "id": tid,
@@ -102,34 +118,36 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
                     "travel_date": job.date,
                     "mode": "bus",
                     "bus_id": public_id,
-                    "seat": int(row["seat"]),
+                    "seat": seat.seat,
                     "ticket_code": code,
-                    "boards_at": row["boards_at"],
-                    "board_time": row["board_time"],
-                    "alights_at": row["alights_at"],
+                    "boards_at": seat.boards_at,
+                    "board_time": seat.board_time,
+                    "alights_at": seat.alights_at,
                     "est_cost": None,
-                    "fallback_reason": None,
+                    "fallback_cause": None,
+                    "fallback_params": None,
                     "version": rows[tid].version + 1,
                     "updated_at": now,
                 }
             )
     for f in placed:
-        tid = int(f["traveller_id"])
+        tid = int(f.traveller_id)
         updates.append(
             {
                 "id": tid,
                 "status": m.TravellerStatus.planned.value,
                 "plan_id": job_id,
                 "travel_date": job.date,
-                "mode": f["mode"],
+                "mode": f.mode,
                 "bus_id": None,
                 "seat": None,
                 "ticket_code": None,
                 "boards_at": None,
                 "board_time": None,
                 "alights_at": None,
-                "est_cost": f["est_cost"],
-                "fallback_reason": f["reason"],
+                "est_cost": f.est_cost,
+                "fallback_cause": f.cause,
+                "fallback_params": f.params,
                 "version": rows[tid].version + 1,
                 "updated_at": now,
             }
@@ -142,9 +160,9 @@ def publish(session: Session, job_id: int) -> dict[str, Any]:
     session.add(job)
     return {
         "plan_id": job_id,
-        "buses": len(plan["buses"]),
+        "buses": len(plan.buses),
         "travellers_planned": len(updates),
-        "unplaced": len(plan["fallback"]) - len(placed),
+        "unplaced": len(plan.fallback) - len(placed),
     }
 
 
@@ -160,7 +178,8 @@ FREED = {
     "board_time": None,
     "alights_at": None,
     "est_cost": None,
-    "fallback_reason": None,
+    "fallback_cause": None,
+    "fallback_params": None,
 }
 
 

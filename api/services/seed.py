@@ -20,25 +20,28 @@ from api.convert import (
     traveller_values,
 )
 from api.db import session_scope
+from scheduler.policy import policy_from_dict
 from scheduler.scenario import load_scenario
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "yudu"
 
 
 def seed(engine: Engine, campaign: str, folder: Path = FIXTURE, policy: dict[str, Any] | None = None) -> dict[str, int]:
-    """Add the scenario's townships, factories, fleet, policy and travellers that are not there yet.
+    """Add the scenario's townships, factories, fleet, policy settings and travellers that are not there yet.
 
-    Existing rows are left as they are, so running it twice changes nothing. ``policy`` overrides
-    settings of the folder's policy.toml.
+    Existing rows and settings are left as they are, so running it twice changes nothing. ``policy`` overrides
+    settings of the folder's policy.toml. Every setting the file names is stored explicitly, so the fixture
+    county's home settings (county, province, depot) are in the database, whatever PolicyRules' defaults are.
 
     Raises:
         InvalidScenario: the folder's files have problems.
+        InvalidPolicy: the stored settings and the file's together are not valid rules.
     """
     scenario = load_scenario(folder)
     policy_file = folder / "policy.toml"
     data = tomllib.loads(policy_file.read_text(encoding="utf-8")) if policy_file.is_file() else {}
     data.update(policy or {})
-    counts = {"townships": 0, "factories": 0, "fleet": 0, "travellers": 0, "policy": 0}
+    counts = {"townships": 0, "factories": 0, "fleet": 0, "travellers": 0, "settings": 0}
     with session_scope(engine) as session:
         have = set(session.exec(select(m.Township.id)).all())
         for t in scenario.townships:
@@ -55,9 +58,15 @@ def seed(engine: Engine, campaign: str, folder: Path = FIXTURE, policy: dict[str
             if b.vehicle_type not in have:
                 session.add(bus_type_from_domain(b))
                 counts["fleet"] += 1
-        if session.get(m.PolicySetting, POLICY_KEY) is None:
-            session.add(m.PolicySetting(key=POLICY_KEY, data=rules_to_data(json.loads(json.dumps(data)))))
-            counts["policy"] = 1
+        row = session.get(m.PolicySetting, POLICY_KEY) or m.PolicySetting(key=POLICY_KEY, data={})
+        stored = dict(row.data)
+        # JSON's own types (TOML's are a superset).
+        new = {k: v for k, v in json.loads(json.dumps(data)).items() if stored.get(k) in (None, "")}
+        if new:
+            policy_from_dict(stored | new, source="county policy")
+            row.data = rules_to_data(stored | new)
+            session.add(row)
+            counts["settings"] = len(new)
         session.flush()
         have = set(session.exec(select(m.Traveller.id_number).where(m.Traveller.campaign == campaign)).all())
         new = [traveller_values(t, campaign) for t in scenario.travellers if t.id_number not in have]

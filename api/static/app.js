@@ -94,7 +94,7 @@ function townshipPage() {
       result.className = "result ok";
       result.textContent = tr(`已登记：${r.data.name}（编号 ${r.data.ref}）`, `Registered: ${r.data.name} (ref ${r.data.ref})`);
       const row = document.querySelector("#travellers tbody").insertRow(0);
-      [r.data.ref, r.data.name, form.elements.factory_id.selectedOptions[0].text, "", tr("已登记，待安排", "registered"), ""]
+      [r.data.ref, r.data.name, form.elements.factory_id.selectedOptions[0].text, "", tr("已登记，待安排", "registered"), "", ""]
         .forEach((text) => { row.insertCell().textContent = text; });
       form.reset(); touched.clear();
       form.querySelectorAll(".good,.bad").forEach((e) => e.classList.remove("good", "bad"));
@@ -180,10 +180,10 @@ function dispatcherPage() {
     const poll = async () => {
       const s = await send(`/app/api/plans/${id}`);
       const job = s.data;
-      progress.textContent = tr(`计划 ${id}：${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`,
+      progress.textContent = tr(`计划 ${id}：${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message_zh || job.message || ""}`,
                                 `plan ${id}: ${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`);
       if (job.status === "queued" || job.status === "running") { setTimeout(poll, 500); return; }
-      if (job.status === "failed") { progress.textContent += " " + (job.error || ""); start.disabled = false; return; }
+      if (job.status === "failed") { progress.textContent += " " + tr(job.error_zh || job.error || "", job.error || ""); start.disabled = false; return; }
       location.href = `/app/dispatcher?plan=${id}`;
     };
     poll();

@@ -7,7 +7,6 @@ pages check, scope and save exactly as the HTTP API does.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,14 +20,23 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from api import models as m
-from api.convert import load_rules
+from api.convert import (
+    HOME_SETTINGS,
+    bus_to_domain,
+    job_result,
+    missing_home_settings,
+    policy_data,
+)
 from api.deps import Caller, SessionDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.routes import arrivals, buses, plans, stats, travellers
 from api.services.blank_template import blank_template
 from api.services.demand import busiest_dates, demand_for
+from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
+from api.services.fallback_list import fallback_pdf, fallback_rows
 from api.services.geojson import county_geojson
 from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_riders
+from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
 from api.web.auth import (
@@ -44,6 +52,7 @@ from api.web.auth import (
     caller_for_token,
 )
 from api.web.i18n import LANGS, MODES, status_label, translator
+from scheduler.clock import format_moment
 from scheduler.validation import InvalidScenario
 
 HERE = Path(__file__).resolve().parent.parent
@@ -156,6 +165,7 @@ def township_page(request: Request, session: SessionDep, caller: TownshipPage, s
             "status": t.status,
             "label": status_label(t, lang),
             "ticket": t.ticket_code or "",
+            "reason": _reason(m.fallback_message(t.fallback_cause, t.fallback_params), lang),
         }
         for t in rows
     ]
@@ -246,48 +256,60 @@ def _default_date(session: Session) -> dt.date:
     return row[0] if row else dt.date.today()
 
 
-def _clock(day: str, stamp: str) -> str:
-    """ "2026-02-20T05:28" -> "05:28" on the plan's day, "02-21 05:28" on another."""
-    date, _, clock = stamp.partition("T")
-    return clock if date == day else f"{date[5:]} {clock}"
+def _clock(day: dt.date, seconds: int) -> str:
+    """ "05:28" on the plan's day, "02-21 05:28" on another."""
+    date, _, clock = format_moment(day, seconds).partition("T")
+    return clock if date == day.isoformat() else f"{date[5:]} {clock}"
 
 
-def _plan_view(session: Session, job: m.PlanJob) -> dict[str, Any] | None:
-    if not job.result:
+def _reason(message: Any, lang: str) -> str:
+    """A fallback reason in the page's language (Chinese unless switched to English)."""
+    if message is None:
+        return ""
+    return message.en if lang == "en" else message.zh
+
+
+def _plan_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | None:
+    result = job_result(job)
+    if result is None:
         return None
-    plan = json.loads(job.result)["plan"]
+    plan = result.plan
     published = job.status == m.JobStatus.published
-    for bus in plan["buses"]:
-        bus["public_id"] = bus_public_id(job.id or 0, bus["bus_id"]) if published else None
-        bus["departure"] = _clock(plan["date"], bus["stops"][0]["departure"]) if bus["stops"] else ""
-        bus["arrival"] = _clock(plan["date"], bus["stops"][-1]["arrival"]) if bus["stops"] else ""
-        bus["route"] = " → ".join(s["place_name"] for s in bus["stops"])
-    ids = [int(f["traveller_id"]) for f in plan["fallback"]]
-    people: dict[int, m.Traveller] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        people.update({t.id or 0: t for t in session.exec(select(m.Traveller).where(m.Traveller.id.in_(chunk))).all()})  # type: ignore[union-attr]
-    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
-    factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
-    fallback = []
-    for f in plan["fallback"]:
-        t = people.get(int(f["traveller_id"]))
-        fallback.append(
-            {
-                **f,
-                "name": t.name if t else "?",
-                "township": towns.get(t.township_id, "") if t else "",
-                "factory": factories.get(t.factory_id, "") if t else "",
-            }
-        )
-    totals = plan["totals"]
-    payers = [
-        ("县包车费用", "county: chartered buses", totals["charter_cost"]),
-        ("乡镇自行组织报销", "townships: reimbursed transport", totals["reimbursement_cost"]),
-        ("免费车票", "county: free tickets", totals["ticket_cost"]),
-        ("脱贫劳动力补贴", "subsidies (registered-poor)", totals["subsidy_cost"]),
+    buses = [
+        {
+            "bus_id": b.bus_id,
+            "public_id": bus_public_id(job.id or 0, b.bus_id) if published else None,
+            "vehicle_type": b.vehicle_type,
+            "load": b.load,
+            "seats": b.seats,
+            "area": b.area,
+            "departure": _clock(plan.date, b.stops[0].departure_s) if b.stops else "",
+            "arrival": _clock(plan.date, b.stops[-1].arrival_s) if b.stops else "",
+            "distance_km": b.distance_km,
+            "drivers": b.drivers,
+            "cost": b.cost,
+            "route": " → ".join(s.place_name for s in b.stops),
+        }
+        for b in plan.buses
     ]
-    return {"plan": plan, "fallback": fallback, "totals": totals, "payers": payers, "published": published}
+    totals = plan.totals
+    payers = [
+        ("县包车费用", "county: chartered buses", totals.charter_cost),
+        ("乡镇自行组织报销", "townships: reimbursed transport", totals.reimbursement_cost),
+        ("免费车票", "county: free tickets", totals.ticket_cost),
+        ("脱贫劳动力补贴", "subsidies (registered-poor)", totals.subsidy_cost),
+    ]
+    return {
+        "date": plan.date,
+        "buses": buses,
+        "fallback": [
+            {**r, "reason": r["reason"] if lang == "en" else r["reason_zh"]} for r in fallback_rows(session, plan)
+        ],
+        "totals": totals,
+        "payers": payers,
+        "published": published,
+        "violations": plan.stats.get("violations"),
+    }
 
 
 @router.get("/dispatcher", response_class=HTMLResponse)
@@ -304,6 +326,7 @@ def dispatcher_page(
     jobs = session.exec(select(m.PlanJob).where(m.PlanJob.date == day).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
     if job is None:
         job = next((j for j in jobs if j.status in (m.JobStatus.done, m.JobStatus.published)), None)
+    missing = missing_home_settings(policy_data(session))
     return render(
         request,
         "dispatcher.html",
@@ -313,7 +336,8 @@ def dispatcher_page(
         demand=demand_for(session, day),
         jobs=jobs,
         job=job,
-        view=_plan_view(session, job) if job else None,
+        view=_plan_view(session, job, lang_of(request)) if job else None,
+        missing=[(name, *HOME_SETTINGS[name]) for name in missing],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
     )
@@ -365,6 +389,35 @@ def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, se
     return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf")
 
 
+def _finished_plan(session: Session, plan_id: int) -> Any:
+    job = session.get(m.PlanJob, plan_id)
+    result = job_result(job) if job is not None else None
+    if result is None:
+        raise not_found(f"finished plan {plan_id}", f"已完成的计划 {plan_id}")
+    return result.plan
+
+
+@router.get("/plans/{plan_id}/fallback.csv")
+def plan_fallback_csv(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> Response:
+    """The plan's fallback list for Excel, with the Chinese reasons."""
+    rows = fallback_rows(session, _finished_plan(session, plan_id))
+    return Response(
+        table_csv(rows, FALLBACK_COLUMNS),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-fallback.csv"'},
+    )
+
+
+@router.get("/plans/{plan_id}/fallback.pdf")
+def plan_fallback_pdf(plan_id: int, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep) -> Response:
+    plan = _finished_plan(session, plan_id)
+    return Response(
+        fallback_pdf(plan_id, plan, fallback_rows(session, plan), find_font(settings.pdf_font)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="plan-{plan_id}-fallback.pdf"'},
+    )
+
+
 @router.get("/buses/{bus_id}/manifest.pdf")
 def bus_manifest(bus_id: str, session: SessionDep, caller: WebCallerDep, settings: SettingsDep) -> Response:
     bus, riders = buses._riders(session, caller, bus_id)
@@ -379,7 +432,7 @@ def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebC
         "driver.html",
         caller,
         bus=bus,
-        data=json.loads(bus.data),
+        drivers=bus_to_domain(bus).drivers,
         stops=stops_with_riders(bus, riders),
         riders=len(riders),
     )
@@ -416,10 +469,8 @@ def factory_page(
         for group in groups.values():
             bus = bus_rows.get(group["bus_id"] or "")
             if bus is not None:
-                data = json.loads(bus.data)
-                group["arrival"] = next(
-                    (s["arrival"] for s in data["stops"] if s["place_id"] == caller.scope), ""
-                ).replace("T", " ")
+                arrival = next((s.arrival_s for s in bus_to_domain(bus).stops if s.place_id == caller.scope), None)
+                group["arrival"] = "" if arrival is None else format_moment(bus.date, arrival).replace("T", " ")
                 group["vehicle_type"] = bus.vehicle_type
             group["arrived"] = sum(1 for p in group["people"] if p["status"] == "arrived")
     numbers = stats.stats(session, caller, None)["overall"]
@@ -459,7 +510,6 @@ def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -
     factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
     township_rows = [{"id": k, "name": towns.get(k, k), **v} for k, v in numbers["townships"].items()]
     factory_rows = [{"id": k, "name": factories.get(k, k), **v} for k, v in numbers["factories"].items()]
-    rules = load_rules(session)
     return render(
         request,
         "overview.html",
@@ -468,6 +518,6 @@ def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -
         townships=township_rows,
         factories=factory_rows,
         by_date=numbers["by_date"],
-        county=rules.county,
+        county=policy_data(session).get("county") or "",
         generated=time.strftime("%H:%M:%S"),
     )

@@ -5,8 +5,9 @@
   its own, dropped afterwards. When PostgreSQL is unreachable its tests are skipped, unless the
   environment variable CI is set: then they fail, so CI proves both databases.
 - ``api``: an ``Api`` around a running app (lifespan, migrations) seeded with
-  tests/data/scenario_small (policy: charter threshold 2, no pricing of alternatives, so small
-  groups get buses), with tokens for the dispatcher, every township and every factory.
+  tests/data/scenario_small (policy: the fixture county's home settings, charter threshold 2, no pricing of
+  alternatives, so small groups get buses), with tokens for the dispatcher, every township and every factory.
+- ``empty_api``: the same app on an empty database (migrated, nothing loaded), with a dispatcher token only.
 """
 
 from __future__ import annotations
@@ -33,7 +34,15 @@ from api.settings import Settings
 DATA = Path(__file__).resolve().parents[1] / "data"
 SMALL = DATA / "scenario_small"
 PG_URL = os.environ.get("FANGGANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SMALL_POLICY = {"charter_min_group": 2, "price_alternatives": False}
+# The fixture county's home settings: the service plans for no county until they are stored.
+HOME = {
+    "county": "于都县",
+    "province": "江西省",
+    "depot_name": "于都汽车站",
+    "depot_lat": 25.9594,
+    "depot_lon": 115.411,
+}
+SMALL_POLICY = {**HOME, "charter_min_group": 2, "price_alternatives": False}
 TOWNSHIPS = ("360731100", "360731101", "360731102")
 FACTORIES = ("dg-changan", "dg-humen", "ks-yushan")
 
@@ -134,21 +143,31 @@ def wait_for_job(api: Api, job_id: int, timeout_s: float = 90) -> dict[str, Any]
     raise AssertionError(f"planning job {job_id} did not finish in {timeout_s} s")
 
 
-@pytest.fixture
-def api(database: Database) -> Iterator[Api]:
+def _running_api(database: Database, seeded: bool) -> Iterator[Api]:
     settings = Settings(
         database_url=database.url, database_schema=database.schema, campaign="2026", planning_processes=2
     )
     app = create_app(settings)
     with TestClient(app) as client:
         engine = make_engine(database.url, database.schema)
-        seed(engine, "2026", SMALL, policy=SMALL_POLICY)
+        if seeded:
+            seed(engine, "2026", SMALL, policy=SMALL_POLICY)
         tokens: dict[str, str] = {}
         with session_scope(engine) as session:
             tokens["dispatcher"] = create_token(session, Role.dispatcher, None)[1]
-            for township in TOWNSHIPS:
+            for township in TOWNSHIPS if seeded else ():
                 tokens[township] = create_token(session, Role.township, township)[1]
-            for factory in FACTORIES:
+            for factory in FACTORIES if seeded else ():
                 tokens[factory] = create_token(session, Role.factory, factory)[1]
         engine.dispose()
         yield Api(client, database, tokens)
+
+
+@pytest.fixture
+def api(database: Database) -> Iterator[Api]:
+    yield from _running_api(database, seeded=True)
+
+
+@pytest.fixture
+def empty_api(database: Database) -> Iterator[Api]:
+    yield from _running_api(database, seeded=False)

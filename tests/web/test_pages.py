@@ -100,6 +100,8 @@ def test_dispatcher_plans_publishes_and_prints(browser, server: Server) -> None:
     page.click("#start-plan")
     page.wait_for_url(re.compile(r"plan=\d+"), timeout=90_000)
     assert page.locator("#buses tbody tr").count() >= 1
+    assert "0 处" in page.locator("#violations").inner_text()
+    assert "包车" in page.locator("#jobs tbody tr.current").inner_text()  # the job's message in Chinese
     page.wait_for_function("document.getElementById('map').dataset.features > 0")
     assert page.locator("#map path.leaflet-interactive").count() >= 1
     page.click("#publish")

@@ -4,13 +4,15 @@ sign-in and role redirects (FastAPI's TestClient on tests/api's fixtures)."""
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from api.services.blank_template import COLUMNS
 from api.services.manifest_pdf import find_font
-from tests.api.conftest import Api, api, database  # noqa: F401  (fixtures)
+from tests.api.conftest import Api, api, database, empty_api  # noqa: F401  (fixtures)
 
 
 def sign_in(api: Api, who: str) -> TestClient:  # noqa: F811
@@ -95,3 +97,68 @@ def test_english_switch(api: Api) -> None:  # noqa: F811
     assert "包车调度" in client.get("/app/dispatcher").text
     client.get("/app/lang/en", params={"next": "/app/dispatcher"})
     assert "Bus dispatch" in client.get("/app/dispatcher").text
+
+
+def _fallback_of(api: Api, job: dict, ref: str) -> dict:  # noqa: F811
+    service_id = str(api.by_ref(ref)["id"])
+    return next(f for f in job["plan"]["fallback"] if f["traveller_id"] == service_id)
+
+
+def test_pages_show_the_reason_in_the_page_language(api: Api) -> None:  # noqa: F811
+    """The dispatcher's and the township's pages show a fallback's Chinese reason, the English one once switched;
+    the dispatcher's page shows the checker's count and the job's Chinese message."""
+    job = api.plan("2026-02-20")
+    line = _fallback_of(api, job, "T010")
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert str(escape(line["reason_zh"])) in page and str(escape(line["reason"])) not in page
+    assert "规则检查：未发现违规（0 处）" in page
+    assert job["message_zh"] in page
+    client.get("/app/lang/en", params={"next": "/app/dispatcher"})
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert str(escape(line["reason"])) in page and "Rule check: no violations (0)" in page
+    client = sign_in(api, "360731100")
+    client.get("/app/lang/zh", params={"next": "/app/township"})
+    assert str(escape(line["reason_zh"])) in client.get("/app/township").text
+    client.get("/app/lang/en", params={"next": "/app/township"})
+    assert str(escape(line["reason"])) in client.get("/app/township").text
+
+
+def test_fallback_exports_from_the_dispatcher_page(api: Api) -> None:  # noqa: F811
+    """The page's CSV and PDF of the fallback list carry the Chinese reasons (the PDF with an embedded font)."""
+    find_font()
+    job = api.plan("2026-02-20", publish=False)
+    line = _fallback_of(api, job, "T010")
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert f'href="/app/plans/{job["id"]}/fallback.csv"' in page
+    text = client.get(f"/app/plans/{job['id']}/fallback.csv").content.decode("utf-8-sig")
+    assert line["reason_zh"] in text and "T010" in text
+    pdf = client.get(f"/app/plans/{job['id']}/fallback.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"/FontFile2" in pdf.content
+    assert client.get("/app/plans/999999/fallback.csv").status_code == 404
+
+
+def test_dispatcher_page_refuses_to_publish_a_plan_that_breaks_rules(api: Api) -> None:  # noqa: F811
+    """A plan whose checker count is not 0 is shown with the count, and its publish button is disabled."""
+    from tests.api.test_reasons_and_settings import _set_violations
+
+    job = api.plan("2026-02-20", publish=False)
+    _set_violations(api, job["id"], 3)
+    client = sign_in(api, "dispatcher")
+    page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
+    assert "发现 3 处违规" in page
+    assert re.search(r'<button id="publish"[^>]* disabled', page)
+
+
+def test_dispatcher_page_says_which_settings_are_missing(empty_api: Api) -> None:  # noqa: F811
+    """On an empty database the dispatcher's page names the missing settings and cannot start a plan."""
+    client = sign_in(empty_api, "dispatcher")
+    page = client.get("/app/dispatcher").text
+    assert 'id="missing-settings"' in page
+    for name in ("county", "province", "depot_lat", "depot_lon"):
+        assert f"<code>{name}</code>" in page
+    assert "县名" in page and re.search(r'id="start-plan"[^>]* disabled', page)
+    response = client.post("/app/api/plans", json={"date": "2026-02-20", "time_limit": 1})
+    assert response.status_code == 409 and response.json()["missing"]
+    assert "返岗概况" in client.get("/app/overview").text
