@@ -37,6 +37,13 @@ def format_moment(day: dt.date, seconds: int) -> str:
     return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
+def format_for_people(day: dt.date, seconds: int) -> str:
+    """Seconds after midnight of ``day`` -> the date and time to the minute as people read it on a notice,
+    seconds dropped (a coach at the stop at 05:40:30 is "05:40"): 2026-02-20 05:40."""
+    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(seconds))
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 def parse_moment(day: dt.date, text: str) -> int:
     """The inverse of ``format_moment``: an ISO local date-time -> seconds after midnight of ``day``.
 

@@ -9,7 +9,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from scheduler.clock import format_moment
+from scheduler.clock import format_for_people
 from scheduler.model import Problem
 from scheduler.plan import Plan
 
@@ -55,7 +55,7 @@ def manifest_rows(plan: Plan, problem: Problem, bus_id: str, mask: bool = True) 
                     "id_number": mask_id_number(person.id_number) if mask else person.id_number,
                     "phone": person.phone,
                     "boards_at": stop.place_name,
-                    "board_time": format_moment(plan.date, stop.arrival_s),
+                    "board_time": format_for_people(plan.date, stop.arrival_s),
                     "alights_at": alights_at[tid],
                 }
             )
@@ -114,8 +114,8 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
                     b.seats,
                     b.load,
                     b.area,
-                    format_moment(plan.date, b.stops[0].arrival_s),
-                    format_moment(plan.date, b.stops[-1].arrival_s),
+                    format_for_people(plan.date, b.stops[0].arrival_s),
+                    format_for_people(plan.date, b.stops[-1].arrival_s),
                     round(b.distance_km, 1),
                     round(b.drive_hours, 2),
                     b.drivers,

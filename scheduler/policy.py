@@ -185,6 +185,8 @@ def policy_from_dict(data: dict[str, Any], source: str = "policy") -> PolicyRule
         if key not in known:
             raise InvalidPolicy(f"{source}: unknown setting {key!r}; known settings: {', '.join(sorted(known))}.")
         if key == "assembly_points":
+            if not isinstance(value, list):
+                raise InvalidPolicy(f"{source}: assembly_points must be a list of [[assembly_points]] tables.")
             values[key] = tuple(_assembly_point(item, source) for item in value)
             continue
         default = known[key].default

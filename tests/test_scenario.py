@@ -349,6 +349,14 @@ def test_bad_policy_toml_is_reported_with_its_file_name(small_copy: Path) -> Non
     assert "charter_min_grup" in policy.message and CJK.search(policy.message_zh)
 
 
+def test_assembly_points_that_are_not_tables_are_a_policy_problem(small_copy: Path) -> None:
+    """``assembly_points = 5`` is reported as a problem of policy.toml, not a crash."""
+    (small_copy / "policy.toml").write_text("assembly_points = 5\n", encoding="utf-8")
+    problems = problems_of(lambda: load_scenario(small_copy))
+    assert where(problems) == {("policy.toml", None, None)}
+    assert "assembly_points" in problems[0].message
+
+
 def test_policy_toml_syntax_error_gives_its_line(small_copy: Path) -> None:
     """A TOML syntax error is reported at its line."""
     (small_copy / "policy.toml").write_text("county = '于都县'\ncharter_min_group 4\n", encoding="utf-8")

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from api import models as m
 from api.convert import bus_to_domain
 from api.errors import ApiError
-from scheduler.clock import format_moment
+from scheduler.clock import format_for_people
 from scheduler.output import mask_id_number
 
 FONT_CANDIDATES = (
@@ -54,8 +54,8 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[st
             {
                 "name": s.place_name,
                 "kind": s.kind,
-                "arrival": format_moment(bus.date, s.arrival_s),
-                "departure": format_moment(bus.date, s.departure_s),
+                "arrival": format_for_people(bus.date, s.arrival_s),
+                "departure": format_for_people(bus.date, s.departure_s),
                 "alight": len(s.alight),
                 "riders": [_rider(t) for t in people],
             }
@@ -102,7 +102,7 @@ def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Pa
         pdf.set_font("cjk", size=16)
         pdf.cell(0, 9, f"返岗包车乘车名单  {bus.id}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=10)
-        departure = format_moment(bus.date, data.stops[0].departure_s) if data.stops else ""
+        departure = format_for_people(bus.date, data.stops[0].departure_s) if data.stops else ""
         pdf.cell(
             0,
             6,

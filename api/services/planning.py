@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 import threading
 import time
 import traceback
@@ -56,6 +58,7 @@ class JobRunner:
         finally:
             with self._lock:
                 self._processes.pop(job_id, None)
+            _end_group(process)
         if process.exitcode != 0:
             mark_failed(
                 self.engine,
@@ -68,10 +71,21 @@ class JobRunner:
         with self._lock:
             running = list(self._processes.items())
         for job_id, process in running:
-            process.terminate()
+            _end_group(process)
             process.join(5)
             mark_failed(self.engine, job_id, "the service stopped while the job was running", "计划求解期间服务已停止")
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_group(process: multiprocessing.process.BaseProcess) -> None:
+    """Stop a job's process and the solver processes it forked: they share its process group (``run_job``
+    makes one), and outlive it otherwise when it is killed."""
+    if process.pid is None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass  # the whole group has ended already
 
 
 def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:
@@ -101,9 +115,9 @@ def fail_unfinished_jobs(engine: Engine) -> int:
 
 
 def run_job(url: str, schema: str | None, job_id: int) -> None:
-    """Entry point of the worker process: build the day's problem, solve it, store the result."""
-    import os
-
+    """Entry point of the worker process: build the day's problem, solve it, store the result. The process
+    leads a process group of its own, so that the runner can stop it with the solver processes it forks."""
+    os.setpgrp()
     from api.convert import JobResult, build_problem
     from scheduler.messages import Message
     from scheduler.solve import SolveParams, solve

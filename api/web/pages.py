@@ -52,7 +52,7 @@ from api.web.auth import (
     caller_for_token,
 )
 from api.web.i18n import LANGS, MODES, status_label, translator
-from scheduler.clock import format_moment
+from scheduler.clock import format_for_people
 from scheduler.validation import InvalidScenario
 
 HERE = Path(__file__).resolve().parent.parent
@@ -258,7 +258,7 @@ def _default_date(session: Session) -> dt.date:
 
 def _clock(day: dt.date, seconds: int) -> str:
     """ "05:28" on the plan's day, "02-21 05:28" on another."""
-    date, _, clock = format_moment(day, seconds).partition("T")
+    date, _, clock = format_for_people(day, seconds).partition(" ")
     return clock if date == day.isoformat() else f"{date[5:]} {clock}"
 
 
@@ -470,7 +470,7 @@ def factory_page(
             bus = bus_rows.get(group["bus_id"] or "")
             if bus is not None:
                 arrival = next((s.arrival_s for s in bus_to_domain(bus).stops if s.place_id == caller.scope), None)
-                group["arrival"] = "" if arrival is None else format_moment(bus.date, arrival).replace("T", " ")
+                group["arrival"] = "" if arrival is None else format_for_people(bus.date, arrival)
                 group["vehicle_type"] = bus.vehicle_type
             group["arrived"] = sum(1 for p in group["people"] if p["status"] == "arrived")
     numbers = stats.stats(session, caller, None)["overall"]

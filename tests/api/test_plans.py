@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import time
+from pathlib import Path
 
 import openpyxl
 from sqlalchemy import text
@@ -119,20 +120,47 @@ def test_boarding_frees_no_shows(api: Api) -> None:
 
 
 def test_crash_leaves_job_failed_and_travellers_untouched(api: Api) -> None:
-    """Killing the worker process mid-solve marks the job failed; no traveller changes."""
+    """Killing the worker process mid-solve marks the job failed; no traveller changes, and none of the solver
+    processes it forked for the destination areas outlives it."""
     before = api.travellers()
     job_id = api.post("/plans", json={"date": DAY, "time_limit": 60}).json()["id"]
     engine = make_engine(api.db.url, api.db.schema)
-    pid = None
+    pid, solvers = None, []
     deadline = time.monotonic() + 30
-    while pid is None and time.monotonic() < deadline:
+    while not solvers and time.monotonic() < deadline:  # until it is solving its areas in forked processes
         with engine.connect() as connection:
             pid = connection.execute(text("select worker_pid from plans where id = :i"), {"i": job_id}).scalar()
+        solvers = _children(pid) if pid is not None else []
         time.sleep(0.1)
     engine.dispose()
-    assert pid is not None
+    assert pid is not None and solvers
     os.kill(pid, signal.SIGKILL)
     job = wait_for_job(api, job_id, timeout_s=30)
     assert job["status"] == "failed" and "exit code" in job["error"]
+    assert _all_gone(solvers, within_s=3), "a solver process of the killed job is still running"
     assert api.travellers() == before
     assert api.post(f"/plans/{job_id}/publish").status_code == 409
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _all_gone(pids: list[int], within_s: float) -> bool:
+    """Whether every process of ``pids`` has ended (a zombie waiting to be reaped counts as ended)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not [p for p in pids if _state(p) not in ("", "Z")]:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
