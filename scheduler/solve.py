@@ -122,7 +122,7 @@ def solve(
         found, left = area_buses(timetable, model, solution)
         buses.extend(found)
         unserved.extend(left)
-    buses, left = drop_underfilled(buses, pooled, rules.charter_min_group, entitled)
+    buses, left = drop_underfilled(buses, parties, rules.charter_min_group, entitled)
     unserved.extend(left)
     seating_s = params.time_limit_s - (time.monotonic() - started) - assembly_reserve_s(len(problem.travellers))
     buses, left, seating_saving_cny = reseat(
