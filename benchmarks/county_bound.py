@@ -1,10 +1,11 @@
 """A lower bound over whole coach loads: the configuration LP of a county day, solved by column generation.
 
-What a coach may do (the planner's rules: ``scheduler/solve.py``, ``scheduler/routing.py``): it drops off in one
-destination area only; over its whole trip it boards at most at ``max_pickup_stops`` distinct places and drops at
-most at ``max_dropoff_stops`` distinct factories; the seats limit who is on board *at once*, so it may board
-again after a drop-off; its route span (arrival at its first stop to arrival at its last; depot legs are not in
-it) is at most ``max_ride_hours``; it carries at least ``charter_min_group`` riders.
+What a coach may do (the planner's rules, ``scheduler/solve.py`` and ``scheduler/routing.py``, or weaker): it drops
+off in one destination area only; over its whole trip it boards at no more than ``max_pickup_stops`` distinct
+places and drops at no more than ``max_dropoff_stops`` distinct factories (the planner counts stops, which is
+stricter); the seats limit who is on board *at once*, so it may board again after a drop-off; its route span
+(arrival at its first stop to arrival at its last; depot legs are not in it) is at most ``max_ride_hours``; it
+carries at least ``charter_min_group`` riders, over the trip.
 
 Loads (``area_loads``). Cut a coach's stops into maximal runs of pickups; the number of runs r is its number of
 *loads*. At the end of a run at most the seats are on board, so a run boards at most the seats and the coach
@@ -20,7 +21,9 @@ planner times a leg (``CountyDay.with_rests_s``), the dwell times the planner's 
 waiting at a gate only adds. A coach of the area makes at most L loads, L the largest r with S(r) <= the span
 limit: 1 on the fixture county's destinations (the nearest, Huizhou, needs S(2) = 17.2 h), more on short hauls
 and in-county factories. L is also capped at max(stop limits, ceil(area travellers / fewest seats)): a coach
-with more loads is counted as one with L, which carries as much and costs no more (below).
+with more loads is counted as one with L, which carries as much and (below) costs no more. With a second load a
+coach with fewer seats than the threshold may reach it, so every coach type of the fleet is offered, with
+r x seats >= the threshold (``coach_types``).
 
 Columns. Each column is one coach: a type, at most ``max_pickup_stops`` boarding places P, at most
 ``max_dropoff_stops`` factories F of one area, r <= L loads, and a load z (z_j <= n_j of each township-factory
@@ -32,14 +35,18 @@ and r x seats). The LP
 
 is a relaxation of every plan: groups may split, gate hours are dropped, coaches may be fractional. A column's
 cost is what such a coach pays at least: fixed + per km x billed km, + the second driver when even the shortest
-route needs one (shuttles dropped). Billed km (the road estimate obeys the triangle inequality; the return is
-billed at min(1, ``empty_return_factor``)): with one load, the shortest route that boards at every place of P
-and then drops at the factories of F (a route with one run of pickups is one of these, shortcut); with r >= 2,
-from its legs alone: depot -> nearest place of P + (2r - 1) x the shortest P-F leg + (|P| - r)+ x the shortest
-leg within P + (|F| - r)+ x within F (r runs visiting |P| places drive at least |P| - r legs among them) +
-nearest factory of F -> depot. That km, the span bound (with |P| and |F| for r stops where larger) and the
-second driver's km and hours grow with r once r >= |P|, |F|, which is what the cap needs. Columns whose span
-bound exceeds the limit are left out.
+route needs one (shuttles dropped). Billed km (the road estimate obeys the triangle inequality, so a walk can
+be shortcut; the return is billed at min(1, ``empty_return_factor``)):
+- r = 1: the shortest route that boards at every place of P and then drops at the factories of F;
+- r >= 2, where the area is small enough (``MAX_WALK_WORK``): the shortest walk from the depot over P and F that
+  visits each, starts at P, ends at F and has exactly r runs of boarding places (``_shortest_walks``);
+- r >= 2 otherwise, from its legs alone: depot -> nearest place of P + (2r - 1) x the shortest P-F leg +
+  (|P| - r)+ x the shortest leg within P + (|F| - r)+ x within F (r runs over |P| places drive at least |P| - r
+  legs among them) + nearest factory of F -> depot, never above the shortest walk.
+For the cap: both grow with r from r = max(|P|, |F|) (a walk with r > |P| runs has a run besides the first whose
+places others visit too, and skipping it leaves r - 1 runs and no more km), as do the span bound (|P| and |F|
+stops where more than r) and the second driver's test (that one-way km, or 2r - 1 legs across the haul in
+driving hours). Columns whose span bound exceeds the limit are left out.
 
 Pricing is exact: every (P, F) of an area and every r <= L is scored against the duals (compiled with numba;
 the big area of the fixture county has 6.9 million pairs), so at every iteration
