@@ -620,22 +620,23 @@ def _price(
                 units[count], gains[count] = cum_u, cum_g
             if cum_u < threshold:
                 continue
-            for b in range(n_b):
-                for r in range(n_loads):
-                    if route_km[r, s, t] == np.inf or seats[b] * (r + 1) < threshold:
+            for r in range(n_loads):
+                km = route_km[r, s, t]
+                if km == np.inf:
+                    continue
+                second = second_driver[r, s, t]
+                for b in range(n_b):
+                    capacity = seats[b] * (r + 1)
+                    if capacity < threshold:
                         continue
-                    take = min(float(seats[b] * (r + 1)), max(float(threshold), positive))
-                    take = min(take, cum_u)
+                    take = min(min(float(capacity), max(float(threshold), positive)), cum_u)
                     gain = 0.0
                     for i in range(1, count + 1):
                         if units[i] >= take:
                             per = (gains[i] - gains[i - 1]) / (units[i] - units[i - 1])
                             gain = gains[i - 1] + per * (take - units[i - 1])
                             break
-                    cost = _coach_cost(
-                        fixed[b], per_km[b], route_km[r, s, t], second_driver[r, s, t], second_driver_cost
-                    )
-                    rc = cost - fleet_duals[b] - gain
+                    rc = _coach_cost(fixed[b], per_km[b], km, second, second_driver_cost) - fleet_duals[b] - gain
                     if rc < best[t, b]:
                         best[t, b] = rc
                         chosen[t, b] = s
