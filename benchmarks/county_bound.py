@@ -1,33 +1,43 @@
 """A lower bound over whole coach loads: the configuration LP of a county day, solved by column generation.
 
-What a coach may do (the planner's rules, ``scheduler/solve.py`` and ``scheduler/routing.py``, or weaker): it drops
-off in one destination area only; over its whole trip it boards at no more than ``max_pickup_stops`` distinct
-places and drops at no more than ``max_dropoff_stops`` distinct factories (the planner counts stops, which is
-stricter); the seats limit who is on board *at once*, so it may board again after a drop-off; its route span
+What a coach may do (the rules ``scheduler.check.check_plan`` enforces on every plan, or weaker): it drops off
+in one destination area only; over its whole trip it boards at no more than ``max_pickup_stops`` distinct
+places and drops at no more than ``max_dropoff_stops`` distinct factories (the planner's routing counts stops,
+which is stricter); the seats limit who is on board *at once*, so it may board again after a drop-off; its route span
 (arrival at its first stop to arrival at its last; depot legs are not in it) is at most ``max_ride_hours``; it
-carries at least ``charter_min_group`` riders, over the trip.
+carries at least ``charter_min_group`` riders over the trip (or, where the threshold is an entitlement,
+someone of a flow that large).
 
 Loads (``area_loads``). Cut a coach's stops into maximal runs of pickups; the number of runs r is its number of
 *loads*. At the end of a run at most the seats are on board, so a run boards at most the seats and the coach
 carries at most r x seats. Runs of pickups and of drop-offs alternate, from a pickup to a drop-off, so the coach
 drives 2r - 1 legs between a boarding place and a factory, makes at least r boarding and r alighting stops, and
-boards at least ``charter_min_group`` people; each stop but the last is left inside the span. Its span is
+boards at least its fewest riders (below); each stop but the last is left inside the span. Its span is
 therefore at least
 
-    S(r) = r x boarding stop + (r - 1) x alighting stop + charter_min_group x boarding per person + (2r - 1) x h
+    S(r) = r x boarding stop + (r - 1) x alighting stop + fewest riders x boarding per person + (2r - 1) x h
 
 with h the area's shortest leg between a boarding place and a factory (either way), driver rests included as the
-planner times a leg (``CountyDay.with_rests_s``), the dwell times the planner's less its rounding to seconds;
+planner times a leg (``scheduler.timetable``, here ``CountyDay.with_rests_s``), the dwell times the planner's less
+its rounding to seconds;
 waiting at a gate only adds. A coach of the area makes at most L loads, L the largest r with S(r) <= the span
 limit: 1 on the fixture county's destinations (the nearest, Huizhou, needs S(2) = 17.2 h), more on short hauls
 and in-county factories. L is also capped at max(stop limits, ceil(area travellers / fewest seats)): a coach
 with more loads is counted as one with L, which carries as much and (below) costs no more. With a second load a
 coach with fewer seats than the threshold may reach it, so every coach type of the fleet is offered, with
-r x seats >= the threshold (``coach_types``).
+r x seats >= its fewest riders (``coach_types``).
+
+The threshold. Planning by cost (``threshold_is_entitlement = false``) every coach carries at least
+``charter_min_group``. Where the threshold is an entitlement, a coach may carry fewer if it carries someone of a
+flow of at least the threshold; such a coach costs at least fixed + per km x the area's least route
+(``least_route_km``), and where that covers threshold - 1 riders' fallback at the area's dearest rate,
+cancelling it and paying its riders' fallback leaves a plan under the cost rules that costs no more. So the
+relaxations keep the threshold for those coach types and count the others with any number of riders
+(``fewest_riders``); the bound then holds for both settings.
 
 Columns. Each column is one coach: a type, at most ``max_pickup_stops`` boarding places P, at most
 ``max_dropoff_stops`` factories F of one area, r <= L loads, and a load z (z_j <= n_j of each township-factory
-flow j whose township boards at a place of P and whose factory is in F; riders between the charter threshold
+flow j whose township boards at a place of P and whose factory is in F; riders between the type's fewest riders
 and r x seats). The LP
 
     min  sum_c cost_c x lambda_c + sum_j alt_j x (n_j - sum_c z_cj lambda_c)
@@ -62,7 +72,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -127,6 +137,38 @@ def coach_types(day: CountyDay) -> list[BusType]:
     return [b for b in day.problem.fleet if b.count > 0]
 
 
+def least_route_km(day: CountyDay, keys: Sequence[tuple[str, str]]) -> float:
+    """The fewest billed km of any coach carrying someone of these (township, factory) flows: depot -> a place
+    the township boards at -> the factory, and the return billed at min(1, ``empty_return_factor``) (the road
+    estimate obeys the triangle inequality)."""
+    back = min(1.0, day.rules.empty_return_factor)
+    return min(
+        day.leg(day.depot, place).distance_km
+        + day.leg(place, day.factories[f]).distance_km
+        + back * day.leg(day.factories[f], day.depot).distance_km
+        for t, f in keys
+        for place in day.pickup_places(t)
+    )
+
+
+def fewest_riders(day: CountyDay, keys: Sequence[tuple[str, str]], types: Sequence[BusType]) -> list[int]:
+    """Per coach type, the fewest riders a coach of the area (the flows ``keys``) carries in the relaxations.
+
+    The charter threshold, unless the county's threshold is an entitlement (``threshold_is_entitlement``): a bus
+    may then run below it with riders of a flow of at least the threshold. Such a coach costs at least
+    fixed + per km x ``least_route_km``; where that covers the fallback of threshold - 1 riders at the area's
+    dearest rate, cancelling it and paying its riders' fallback costs no more and leaves a plan under the cost
+    rules, so the threshold stays. Elsewhere the type is counted with any number of riders."""
+    rules = day.rules
+    threshold = rules.charter_min_group
+    sizes = Counter((t.township_id, t.factory_id) for t in day.problem.travellers)
+    if not rules.threshold_is_entitlement or not any(sizes[k] >= threshold for k in keys):
+        return [threshold] * len(types)
+    least_km = least_route_km(day, keys)
+    dearest = max(day.fallback_per_person(*k) for k in keys)
+    return [threshold if b.fixed_cost + b.cost_per_km * least_km >= (threshold - 1) * dearest else 1 for b in types]
+
+
 def stop_times_s(day: CountyDay) -> tuple[float, float, float]:
     """(boarding stop, alighting stop, per person boarding) in seconds, never more than the planner or the
     checker counts: the planner rounds each to whole seconds, so half a second (a second per stop) is taken off."""
@@ -136,14 +178,17 @@ def stop_times_s(day: CountyDay) -> tuple[float, float, float]:
     return board, alight, max(0.0, rules.boarding_seconds_per_person - 0.5)
 
 
-def area_loads(day: CountyDay, places: Sequence[Place], factories: Sequence[Place], travellers: int) -> AreaLoads:
-    """The most loads a coach boarding at ``places`` and dropping at ``factories`` (one destination area) can make:
-    the largest r with S(r) <= ``max_ride_hours``, capped at max(stop limits, ceil(travellers / fewest seats))."""
+def area_loads(
+    day: CountyDay, places: Sequence[Place], factories: Sequence[Place], travellers: int, fewest_riders: int
+) -> AreaLoads:
+    """The most loads a coach boarding at ``places`` and dropping at ``factories`` (one destination area) and
+    carrying at least ``fewest_riders`` can make: the largest r with S(r) <= ``max_ride_hours``, capped at
+    max(stop limits, ceil(travellers / fewest seats))."""
     rules = day.rules
     board, alight, per_person = stop_times_s(day)
     legs = [day.leg(a, b) for p in places for f in factories for a, b in ((p, f), (f, p))]
     haul_rest_s = min(day.with_rests_s(leg.drive_s) for leg in legs)
-    riders_s = rules.charter_min_group * per_person
+    riders_s = fewest_riders * per_person
 
     def span(r: int) -> float:
         return r * board + (r - 1) * alight + riders_s + (2 * r - 1) * haul_rest_s
@@ -178,6 +223,7 @@ class _Area:
     set_flows: np.ndarray
     route_km: np.ndarray  # (loads, n_p, n_f) least billed km of a coach with 1, 2, ... loads; inf: over the span
     second_driver: np.ndarray  # (loads, n_p, n_f) bool: even the shortest such route needs a second driver
+    fewest: np.ndarray  # per coach type, the fewest riders it carries (``fewest_riders``)
 
 
 def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBound | None:
@@ -198,18 +244,26 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
     for key in sorted(flows):
         by_area[day.area_of[key[1]]].append(key)
     loads: dict[str, AreaLoads] = {}
+    fewest: dict[str, list[int]] = {}
     for name, keys in by_area.items():
         places = {p.place_id: p for t, _ in keys for p in day.pickup_places(t)}
         factories = sorted({f for _, f in keys})
+        fewest[name] = fewest_riders(day, keys, usable)
         loads[name] = area_loads(
-            day, list(places.values()), [day.factories[f] for f in factories], sum(flows[k] for k in keys)
+            day,
+            list(places.values()),
+            [day.factories[f] for f in factories],
+            sum(flows[k] for k in keys),
+            min(fewest[name]),
         )
         pairs = _count_subsets(len(places), rules.max_pickup_stops) * _count_subsets(
             len(factories), rules.max_dropoff_stops
         )
         if pairs * loads[name].max_loads > MAX_PAIRS_PER_AREA:
             return None
-    areas = [_build_area(day, keys, flows, loads[name].max_loads) for name, keys in sorted(by_area.items())]
+    areas = [
+        _build_area(day, keys, flows, loads[name].max_loads, fewest[name]) for name, keys in sorted(by_area.items())
+    ]
     several = {name: a.max_loads for name, a in sorted(loads.items()) if a.max_loads > 1}
 
     seats = np.array([b.seats for b in usable], dtype=np.int64)
@@ -257,14 +311,14 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
                 per_km,
                 fleet_duals,
                 rules.second_driver_cost,
-                rules.charter_min_group,
+                area.fewest,
             )
             least = np.minimum(least, rc.min(axis=0, initial=0.0))
             candidates = np.argwhere(rc < -TOLERANCE_CNY)
             order = np.argsort(rc[candidates[:, 0], candidates[:, 1]])[:COLUMNS_PER_AREA]
             for f_set, b in candidates[order]:
                 p_set, r = chosen[f_set, b], chosen_loads[f_set, b]
-                load = _load(area, p_set, f_set, value, (r + 1) * int(seats[b]), rules.charter_min_group)
+                load = _load(area, p_set, f_set, value, (r + 1) * int(seats[b]), int(area.fewest[b]))
                 cost = _coach_cost(
                     fixed[b],
                     per_km[b],
@@ -301,7 +355,7 @@ def configuration_bound(day: CountyDay, time_limit_s: float) -> ConfigurationBou
     return ConfigurationBound(best, lp_value, iterations, columns, converged, several)
 
 
-def _build_area(day: CountyDay, keys: list[tuple[str, str]], flows: dict, max_loads: int) -> _Area:
+def _build_area(day: CountyDay, keys: list[tuple[str, str]], flows: dict, max_loads: int, fewest: list[int]) -> _Area:
     rules = day.rules
     townships = sorted({t for t, _ in keys})
     factories = sorted({f for _, f in keys})
@@ -347,7 +401,7 @@ def _build_area(day: CountyDay, keys: list[tuple[str, str]], flows: dict, max_lo
         more_km, more_second = _more_loads(
             place_sets, factory_sets, len(places), km, drive_s, rest_s, max_loads, back,
             rules.second_driver_km, rules.second_driver_hours * 3600, board, alight,
-            rules.charter_min_group * per_person, rules.max_ride_hours * 3600,
+            min(fewest) * per_person, rules.max_ride_hours * 3600,
             walk_work <= MAX_WALK_WORK,
         )  # fmt: skip
         route_km = np.concatenate([route_km, more_km])
@@ -363,6 +417,7 @@ def _build_area(day: CountyDay, keys: list[tuple[str, str]], flows: dict, max_lo
         np.array(members_of, dtype=np.int64),
         route_km,
         second_driver,
+        np.array(fewest, dtype=np.int64),
     )
 
 
@@ -585,14 +640,14 @@ def _coach_cost(fixed, per_km, route_km, second_driver, second_driver_cost):
 @njit(cache=True)
 def _price(
     n_place_sets, covers, set_ptr, set_flows, township_of_flow, n, value, route_km, second_driver,
-    seats, fixed, per_km, fleet_duals, second_driver_cost, threshold,
+    seats, fixed, per_km, fleet_duals, second_driver_cost, fewest,
 ):  # fmt: skip
     """Least reduced cost per (factory set, coach type), over all place sets and numbers of loads, and the place
     set and loads (less one) reaching it.
 
     A coach's best load takes flows by value (alternative + dual) down to its capacity (seats x loads), and below
-    zero only to reach the charter threshold; a box with fewer travellers than the threshold, or a coach with
-    fewer seats x loads, cannot be chartered."""
+    zero only to reach the type's fewest riders (the charter threshold, ``fewest_riders``); a box with fewer
+    travellers than that, or a coach with fewer seats x loads, cannot be chartered."""
     n_f = set_ptr.shape[0] - 1
     n_b = seats.shape[0]
     n_loads = route_km.shape[0]
@@ -618,7 +673,7 @@ def _price(
                 cum_g += n[j] * value[j]
                 count += 1
                 units[count], gains[count] = cum_u, cum_g
-            if cum_u < threshold:
+            if cum_u < fewest.min():
                 continue
             for r in range(n_loads):
                 km = route_km[r, s, t]
@@ -627,9 +682,9 @@ def _price(
                 second = second_driver[r, s, t]
                 for b in range(n_b):
                     capacity = seats[b] * (r + 1)
-                    if capacity < threshold:
+                    if capacity < fewest[b] or cum_u < fewest[b]:
                         continue
-                    take = min(min(float(capacity), max(float(threshold), positive)), cum_u)
+                    take = min(min(float(capacity), max(float(fewest[b]), positive)), cum_u)
                     gain = 0.0
                     for i in range(1, count + 1):
                         if units[i] >= take:

@@ -415,10 +415,11 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
     - flows of an area sorted by D descending; a coach's *class* is its first flow in that order and its number
       of loads r, so it costs at least c_jkr = fixed_k + per_km_k x max(D_j, km_r) (+ second driver) and carries
       only flows of its class or later: for every prefix, travellers carried <= r x seats of coaches of that
-      prefix's classes; for every suffix, charter_min_group x coaches of those classes <= travellers carried
-      from the suffix;
-    - integer coaches y_jkr, at most the fleet count of each type over all areas; coaches below the
-      threshold's size are never chartered; shuttles are dropped (relaxed);
+      prefix's classes; for every suffix, fewest riders x coaches of those classes <= travellers carried
+      from the suffix (the charter threshold, or 1 for a coach type that the entitlement lets run below it
+      more cheaply than its riders' fallback: ``county_bound.fewest_riders``);
+    - integer coaches y_jkr, at most the fleet count of each type over all areas, only where r x seats reaches
+      the fewest riders; shuttles are dropped (relaxed);
     - stop limits in aggregate (``_add_stop_limits``): a coach boards at most ``max_pickup_stops`` distinct
       places and drops at most ``max_dropoff_stops`` distinct factories, so per area the coaches at each place
       (integers) sum to at most that many per coach, and each carries at most L x the largest coach's seats.
@@ -426,7 +427,7 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
     """
     import highspy
 
-    from benchmarks.county_bound import area_loads, coach_types
+    from benchmarks.county_bound import area_loads, coach_types, fewest_riders
 
     rules = day.rules
     ret = min(1.0, rules.empty_return_factor)
@@ -475,11 +476,13 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
         keys = sorted(by_area[area], key=lambda k: (-reach(k)[0], k))
         info = [reach(k) for k in keys]
         places = {p.place_id: p for t, _ in keys for p in day.pickup_places(t)}
+        fewest = dict(zip((b.vehicle_type for b in types), fewest_riders(day, keys, types), strict=True))
         loads = area_loads(
             day,
             list(places.values()),
             [day.factories[f] for f in sorted({f for _, f in keys})],
             sum(flows[k] for k in keys),
+            min(fewest.values()),
         )
         if loads.max_loads > 1:
             several[area] = loads.max_loads
@@ -500,7 +503,7 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
                 / (r * b.seats)
                 for b in types
                 for r, (km_r, need_r) in enumerate(more, start=1)
-                if r * b.seats >= rules.charter_min_group
+                if r * b.seats >= fewest[b.vehicle_type]
             ),
             default=math.inf,
         )
@@ -514,7 +517,7 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
             ys = []
             for b in types:
                 for r, (km_r, need_r) in enumerate(more, start=1):
-                    if r * b.seats < rules.charter_min_group:
+                    if r * b.seats < fewest[b.vehicle_type]:
                         continue
                     cost = (
                         b.fixed_cost
@@ -523,28 +526,28 @@ def aggregate_bound(day: CountyDay, time_limit_s: float) -> AggregateBound:
                     )
                     col = add_col(cost, 0.0, float(b.count), True)
                     fleet_rows[b.vehicle_type].append((col, 1.0))
-                    ys.append((col, float(r * b.seats)))
+                    ys.append((col, float(r * b.seats), float(fewest[b.vehicle_type])))
             y_cols.append(ys)
         carried = float(max(b.seats for b in types) * loads.max_loads)
-        _add_stop_limits(day, keys, x_cols, [c for ys in y_cols for c, _ in ys], add_col, rows, carried)
+        _add_stop_limits(day, keys, x_cols, [c for ys in y_cols for c, _, _ in ys], add_col, rows, carried)
         m = len(keys)
         # Prefixes: slack s_j = s_{j-1} + capacity(y_j) - x_j >= 0.
         previous = None
         for j in range(m):
             s = add_col(0.0, 0.0, inf, False)
-            idx = [s, x_cols[j]] + [c for c, _ in y_cols[j]]
-            val = [1.0, 1.0] + [-capacity for _, capacity in y_cols[j]]
+            idx = [s, x_cols[j]] + [c for c, _, _ in y_cols[j]]
+            val = [1.0, 1.0] + [-capacity for _, capacity, _ in y_cols[j]]
             if previous is not None:
                 idx.append(previous)
                 val.append(-1.0)
             rows.append((0.0, 0.0, idx, val))
             previous = s
-        # Suffixes: u_j = u_{j+1} + x_j - threshold x coaches(y_j) >= 0.
+        # Suffixes: u_j = u_{j+1} + x_j - fewest riders x coaches(y_j) >= 0.
         following = None
         for j in reversed(range(m)):
             u = add_col(0.0, 0.0, inf, False)
-            idx = [u, x_cols[j]] + [c for c, _ in y_cols[j]]
-            val = [1.0, -1.0] + [float(rules.charter_min_group)] * len(y_cols[j])
+            idx = [u, x_cols[j]] + [c for c, _, _ in y_cols[j]]
+            val = [1.0, -1.0] + [least for _, _, least in y_cols[j]]
             if following is not None:
                 idx.append(following)
                 val.append(-1.0)
