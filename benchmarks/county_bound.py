@@ -651,6 +651,7 @@ def _price(
     n_f = set_ptr.shape[0] - 1
     n_b = seats.shape[0]
     n_loads = route_km.shape[0]
+    least_fewest = fewest.min()
     best = np.zeros((n_f, n_b))
     chosen = np.zeros((n_f, n_b), dtype=np.int64)
     chosen_loads = np.zeros((n_f, n_b), dtype=np.int64)
@@ -662,18 +663,19 @@ def _price(
             continue
         flows = flows[np.argsort(-value[flows])]
         for s in range(n_place_sets):
-            count, cum_u, cum_g, positive = 0, 0.0, 0.0, 0.0
+            count, cum_u, cum_g, positive, most = 0, 0.0, 0.0, 0.0, 0.0
             units[0], gains[0] = 0.0, 0.0
             for j in flows:
                 if not covers[s, township_of_flow[j]]:
                     continue
                 if value[j] > 0:
                     positive += n[j]
+                    most += n[j] * value[j]
                 cum_u += n[j]
                 cum_g += n[j] * value[j]
                 count += 1
                 units[count], gains[count] = cum_u, cum_g
-            if cum_u < fewest.min():
+            if cum_u < least_fewest:
                 continue
             for r in range(n_loads):
                 km = route_km[r, s, t]
@@ -684,6 +686,9 @@ def _price(
                     capacity = seats[b] * (r + 1)
                     if capacity < fewest[b] or cum_u < fewest[b]:
                         continue
+                    cost = _coach_cost(fixed[b], per_km[b], km, second, second_driver_cost) - fleet_duals[b]
+                    if cost - most >= best[t, b]:
+                        continue  # no load gains more than every flow of positive value: not the best
                     take = min(min(float(capacity), max(float(fewest[b]), positive)), cum_u)
                     gain = 0.0
                     for i in range(1, count + 1):
@@ -691,7 +696,7 @@ def _price(
                             per = (gains[i] - gains[i - 1]) / (units[i] - units[i - 1])
                             gain = gains[i - 1] + per * (take - units[i - 1])
                             break
-                    rc = _coach_cost(fixed[b], per_km[b], km, second, second_driver_cost) - fleet_duals[b] - gain
+                    rc = cost - gain
                     if rc < best[t, b]:
                         best[t, b] = rc
                         chosen[t, b] = s
