@@ -133,7 +133,7 @@ class AreaLoads:
 def coach_types(day: CountyDay) -> list[BusType]:
     """Every coach type of the fleet, also those with fewer seats than the charter threshold (which the planner
     never charters): with a second load such a coach may still carry the threshold. A relaxation offers it only
-    with loads x seats >= the threshold."""
+    with loads x seats >= its fewest riders (``fewest_riders``)."""
     return [b for b in day.problem.fleet if b.count > 0]
 
 
@@ -171,7 +171,8 @@ def fewest_riders(day: CountyDay, keys: Sequence[tuple[str, str]], types: Sequen
 
 def stop_times_s(day: CountyDay) -> tuple[float, float, float]:
     """(boarding stop, alighting stop, per person boarding) in seconds, never more than the planner or the
-    checker counts: the planner rounds each to whole seconds, so half a second (a second per stop) is taken off."""
+    checker counts: they round a stop's time to whole seconds, so a second per stop and half a second per rider
+    are taken off."""
     rules = day.rules
     board = max(0.0, math.floor(rules.boarding_minutes_per_stop * 60) - 1)
     alight = max(0.0, math.floor(rules.alighting_minutes_per_stop * 60) - 1)
@@ -179,16 +180,16 @@ def stop_times_s(day: CountyDay) -> tuple[float, float, float]:
 
 
 def area_loads(
-    day: CountyDay, places: Sequence[Place], factories: Sequence[Place], travellers: int, fewest_riders: int
+    day: CountyDay, places: Sequence[Place], factories: Sequence[Place], travellers: int, least_riders: int
 ) -> AreaLoads:
     """The most loads a coach boarding at ``places`` and dropping at ``factories`` (one destination area) and
-    carrying at least ``fewest_riders`` can make: the largest r with S(r) <= ``max_ride_hours``, capped at
+    carrying at least ``least_riders`` can make: the largest r with S(r) <= ``max_ride_hours``, capped at
     max(stop limits, ceil(travellers / fewest seats))."""
     rules = day.rules
     board, alight, per_person = stop_times_s(day)
     legs = [day.leg(a, b) for p in places for f in factories for a, b in ((p, f), (f, p))]
     haul_rest_s = min(day.with_rests_s(leg.drive_s) for leg in legs)
-    riders_s = fewest_riders * per_person
+    riders_s = least_riders * per_person
 
     def span(r: int) -> float:
         return r * board + (r - 1) * alight + riders_s + (2 * r - 1) * haul_rest_s
