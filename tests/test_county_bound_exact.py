@@ -7,10 +7,12 @@ its riders' township or assembly point and drops them at their factory, all in o
 ``max_pickup_stops`` distinct boarding places and ``max_dropoff_stops`` distinct factories; seats limit who is on
 board at once; from its first stop's arrival to its last's at most ``max_ride_hours``, driving with the rest
 rule per leg, boarding and alighting times, waiting at a gate for its hours on the plan date or the next day,
-leaving its first stop at ``depart_from`` or later; at least ``charter_min_group`` riders; groups ride whole;
-whoever is not on a coach pays the policy fallback. Those are the planner's rules, or weaker ones (it may also
-board at most until midnight, counts stops rather than places, and charters no coach smaller than the
-threshold), so the optimum here is at most any valid plan's cost and the bound must be at most the optimum.
+leaving its first stop at ``depart_from`` or later; at least ``charter_min_group`` riders, or where the threshold
+is an entitlement someone of a flow that large; groups ride whole; whoever is not on a coach pays the policy
+fallback. Those are the rules ``scheduler.check.check_plan`` enforces, or weaker ones (a coach also leaves the
+depot at ``depart_from`` and boards by midnight; the planner counts stops rather than places, charters no coach
+smaller than the threshold, and seats entitled flows while coaches last), so the optimum here is at most any
+valid plan's cost and the bound must be at most the optimum.
 """
 
 from __future__ import annotations
