@@ -7,6 +7,7 @@ travellers: only publishing does, in one transaction, so a crashed job leaves th
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -82,10 +83,8 @@ def _end_group(process: multiprocessing.process.BaseProcess) -> None:
     makes one), and outlive it otherwise when it is killed."""
     if process.pid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the whole group has ended already
         os.killpg(process.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass  # the whole group has ended already
 
 
 def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:
