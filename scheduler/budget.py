@@ -41,8 +41,12 @@ def allocate_fleet(
         return allocation, short
     for bus_type in types:
         available = fleet_left.get(bus_type.vehicle_type, 0)
+        # Coaches it could fill to the threshold (none of a type smaller than that), or one per entitled flow.
+        fillable = {
+            a: pax // max(min_riders, 1) if bus_type.seats >= min_riders else 0 for a, pax in pax_by_area.items()
+        }
         wants = {
-            a: min(max(pax // max(min_riders, 1), entitled.get(a, 0)), math.ceil(1.5 * pax / bus_type.seats) + 1)
+            a: min(max(fillable[a], entitled.get(a, 0)), math.ceil(1.5 * pax / bus_type.seats) + 1)
             for a, pax in pax_by_area.items()
         }
         if sum(wants.values()) <= available:

@@ -300,7 +300,7 @@ def _seat_group(
     runs = {}
     for r in routes:
         for k, price in enumerate(problem.routes[r].price):
-            if price is not None and problem.seats[k] >= problem.min_riders and spare[k] > 0:
+            if price is not None and spare[k] > 0:
                 runs[r, k] = model.new_bool_var(f"route {r} type {k}")
                 objective.append(price * runs[r, k])
         model.add(sum(runs[r, k] for k in range(len(problem.seats)) if (r, k) in runs) <= 1)

@@ -96,7 +96,8 @@ def solve(
     entitled = entitled_flows(rules, parties)
     area_of = destination_areas(problem, timetable)
 
-    usable = [b for b in problem.fleet if b.seats >= rules.charter_min_group and b.count > 0]
+    # A coach smaller than the threshold can still carry riders entitled to seats (what is left of a big flow).
+    usable = [b for b in problem.fleet if b.count > 0 and (b.seats >= rules.charter_min_group or entitled)]
     fleet_left = {b.vehicle_type: b.count for b in usable}
     coaches, pooled = peel_direct_buses(parties, fleet_left, tuple(usable), rules.direct_fill, rules.charter_min_group)
     direct, returned = direct_buses(timetable, coaches, area_of)
