@@ -22,11 +22,11 @@ Methods (details in ``benchmarks.county_methods``):
   (integers, no precision lost), gate hours and the policy alternative as the cost of leaving a task off
   (PyVRP: prize; VROOM cannot state it). The direct coaches are the same for both. Time budget: T shared over
   the areas by size. What each can express is stated in the table (``expresses``).
-- ``bound``: a lower bound of the cost of any plan under the same rules: a MIP over coaches per (destination
-  area, cost class of flows) with seat cover, the charter threshold and the fleet, each coach costing at least
-  the cheapest route to its farthest flow, the policy alternative for anyone not carried; solved with HiGHS,
-  whose dual bound is reported (so the bound is valid even when the time limit stops it).
-  See ``county_methods.lower_bound`` for the proof sketch.
+- ``bound``: a lower bound of the cost of any plan under the same rules, the larger of two relaxations: a
+  HiGHS MIP over coaches per (destination area, cost class of flows, number of loads) whose dual bound is
+  reported, and the configuration LP over whole coach loads (``county_bound``), both counting coaches that
+  unload and board again as far as the route span allows. The proofs are in ``county_methods.aggregate_bound``
+  and ``county_bound``.
 
 Every plan is re-priced and checked twice: by the planner's own ``scheduler.check.check_plan`` (whose counts are
 reported: stop-limit violations apart, the others by kind) and by the independent ``benchmarks.check.
