@@ -22,7 +22,7 @@ from scheduler.clock import DAY_S
 from scheduler.model import BusType, Depot, Factory, Leg, Place, Problem, Township
 from scheduler.plan import Bus, Stop
 from scheduler.policy import AssemblyPoint
-from scheduler.travel import GeodesicTravel, TravelModel
+from scheduler.travel import GeodesicTravel, TravelModel, is_symmetric
 
 Windows = tuple[tuple[int, int], ...]
 
@@ -113,6 +113,8 @@ class Timetable:
         self.travel: TravelModel = travel or GeodesicTravel()
         self.depot: Depot = problem.depot
         self._legs: dict[tuple[str, str], Leg] = {}
+        self._symmetric = is_symmetric(self.travel)
+        self._earliest: dict[tuple[str, str], int] = {}
         self._places: dict[str, Place] = {self.depot.place_id: self.depot}
         self._places.update({p.point_id: p for p in self.rules.assembly_points})
         self._townships = {t.township_id: t for t in problem.townships}
@@ -144,6 +146,8 @@ class Timetable:
 
     def leg(self, a: Place, b: Place) -> Leg:
         key = (a.place_id, b.place_id)
+        if self._symmetric and key[1] < key[0]:
+            key = (key[1], key[0])  # geodesics are the costly part of building a day's models: one per pair
         if key not in self._legs:
             self._legs[key] = self.travel.leg(a, b)
         return self._legs[key]
@@ -193,7 +197,11 @@ class Timetable:
 
     def earliest_arrival_s(self, township: Place, factory: Place) -> int:
         """The earliest a coach can reach ``factory`` from ``township`` (before gate hours)."""
-        return self.pickup_windows(township)[0][0] + self.dwell_s("pickup", 1) + self.drive_s(township, factory)
+        key = (township.place_id, factory.place_id)
+        if key not in self._earliest:  # asked once per party: tens of thousands of times on a big day
+            start = self.pickup_windows(township)[0][0]
+            self._earliest[key] = start + self.dwell_s("pickup", 1) + self.drive_s(township, factory)
+        return self._earliest[key]
 
     # -------------------------------------------------------------- schedules
     def _transits(self, stops: Sequence[Stop]) -> list[int]:

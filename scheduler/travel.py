@@ -25,6 +25,11 @@ class TravelModel(Protocol):
     def leg(self, origin: Place, destination: Place) -> Leg: ...
 
 
+def is_symmetric(travel: object) -> bool:
+    """Whether a model gives the same leg both ways (callers may then look each pair up once)."""
+    return bool(getattr(travel, "symmetric", False))
+
+
 @dataclass(frozen=True, slots=True)
 class GeodesicTravel:
     """Geodesic distance times a detour factor, with slower local legs at both ends."""
@@ -33,6 +38,7 @@ class GeodesicTravel:
     expressway_kmh: float = 80.0
     local_kmh: float = 40.0
     local_km: float = 15.0
+    symmetric = True  # the geodesic and its driving time are the same both ways
 
     def leg(self, origin: Place, destination: Place) -> Leg:
         if origin.lat == destination.lat and origin.lon == destination.lon:
