@@ -76,6 +76,7 @@ class CountyDay:
         self.factories: dict[str, Factory] = {f.factory_id: f for f in p.factories}
         self.points: dict[str, PointPlace] = {a.point_id: PointPlace(a) for a in self.rules.assembly_points}
         self.travellers = {t.traveller_id: t for t in p.travellers}
+        self.flow_sizes = Counter((t.township_id, t.factory_id) for t in p.travellers)
         self._group_report: dict[tuple[str, str, str], dt.date] = {}
         for t in p.travellers:
             if t.group_id:
@@ -286,11 +287,10 @@ class CountyDay:
     def fallback_for(self, parties: Iterable[Party], cause: str = "no_seat") -> list[Fallback]:
         """The rule's fallback for parties no bus took, priced here; ``cause`` as the planner names it."""
         out = []
-        flows = Counter((t.township_id, t.factory_id) for t in self.problem.travellers)
         for party in parties:
             mode = self.rules.fallback_mode(party.group_size)
             cost = round(self.fallback_per_person(party.township_id, party.factory_id), 2)
-            flow = flows[(party.township_id, party.factory_id)]
+            flow = self.flow_sizes[(party.township_id, party.factory_id)]
             params = {
                 "township": self.townships[party.township_id].name,
                 "factory": self.factories[party.factory_id].name,
