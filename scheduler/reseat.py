@@ -150,7 +150,10 @@ def _rider_units(
                 times = times_of[r]
                 if r in riding or times is None:
                     continue
-                if not any(a <= times[j] and times[j] + room_s[r] <= b for a, b in windows):
+                # Both the stop's earliest time and its time in the bus's timetable (which later stops and the
+                # ride limit may have pushed to the next day) must suit the newcomer's gate, with the room.
+                at = (times[j], buses[r].stops[j].arrival_s)
+                if not any(all(a <= t and t + room_s[r] <= b for t in at) for a, b in windows):
                     continue
                 if r not in options or extra < options[r][0]:
                     options[r] = (extra, (i, j))

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from dataclasses import replace
 
 from conftest import DAY, FACTORIES, TOWNSHIPS, traveller, yudu_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_solve import check_plan
 
+from scheduler.grouping import form_parties
 from scheduler.model import BusType, Problem
+from scheduler.plan import Stop
+from scheduler.reseat import _rider_units
 from scheduler.routing import solve_seating
 from scheduler.seating import RiderUnit, Seating, SeatingProblem, SeatRoute, seating_cost
 from scheduler.solve import SolveParams, solve
+from scheduler.timetable import Timetable
 
 # Two coach types: 50 seats for 1000, 30 seats for 700.
 SEATS = (50, 30)
@@ -172,3 +177,35 @@ def test_traveller_left_over_from_a_direct_coach_takes_its_free_seat() -> None:
     assert plan.fallback == ()
     assert plan.stats["seating_saving_cny"] > 0
     assert plan.buses[0].stops[-1].arrival_s < 24 * 3600  # in time for today's report
+
+
+def test_a_seat_is_not_offered_where_the_timetable_arrives_a_day_too_late() -> None:
+    """A coach for two factories whose second gate closes at noon: its earliest pass reaches the first factory
+    on the plan date, but the second gate then waits for the next morning, so the bus's timetable leaves after
+    midnight and drops off at the first factory the next day. Someone due there today must not be offered its
+    free seat (re-seating once did, and the rebuilt bus then had no timetable, which undid the whole
+    re-seating)."""
+    township = TOWNSHIPS[0]
+    first = replace(FACTORIES[0], receive_from_s=7 * 3600, receive_until_s=22 * 3600)
+    noon = replace(FACTORIES[1], receive_from_s=8 * 3600, receive_until_s=12 * 3600)
+    to_first = [traveller(f"A{i:02d}", township, first) for i in range(20)]
+    to_noon = [traveller(f"B{i:02d}", township, noon) for i in range(20)]
+    due_today = traveller("N00", township, first, report_days=0)
+    fleet = (BusType("c53", 53, 2, 1800.0, 5.5),)
+    people = (*to_first, *to_noon, due_today)
+    problem = Problem(DAY, TOWNSHIPS, (first, noon, *FACTORIES[2:]), people, fleet, yudu_rules())
+    timetable = Timetable(problem)
+    a_ids, b_ids = tuple(t.traveller_id for t in to_first), tuple(t.traveller_id for t in to_noon)
+    stops = [
+        Stop(township.township_id, township.name, "pickup", 0, 0, a_ids + b_ids),
+        Stop(first.factory_id, first.name, "dropoff", 0, 0, (), a_ids),
+        Stop(noon.factory_id, noon.name, "dropoff", 0, 0, (), b_ids),
+    ]
+    bus = timetable.make_bus(fleet[0], "A", stops, "B1")
+    assert bus is not None and bus.stops[1].arrival_s > 24 * 3600  # the first factory the next morning
+    earliest = timetable.earliest_times(bus.stops)
+    assert earliest is not None and earliest[1] < 22 * 3600  # though the earliest pass is there today
+    route_of = {t: 0 for t in bus.traveller_ids}
+    units, members, _ = _rider_units(timetable, [bus], form_parties(problem), set(), route_of, [earliest], [400])
+    newcomer = next(u for u, ids in zip(units, members, strict=True) if "N00" in ids)
+    assert newcomer.options == ()
