@@ -41,6 +41,11 @@ class PlanBus(BaseModel):
 
     bus_id: str = Field(description="the plan's bus id, MMDD-NNN; published buses are P<plan>-<bus_id>")
     vehicle_type: str
+    coach_id: str = Field(
+        "",
+        description="the contracted coach that drives it, e.g. coach53-017 (empty in "
+        "plans made before coaches were named)",
+    )
     seats: int
     load: int = Field(description="travellers on board (derived: everyone boarding)")
     area: str = Field(description="the destination area the bus drops off in")

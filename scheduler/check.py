@@ -8,12 +8,14 @@ and prices are recomputed through the day's ``Timetable``, the one place that de
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from scheduler.areas import destination_areas
 from scheduler.clock import format_moment
+from scheduler.coaches import Trip, coach_id, trip_of
 from scheduler.fallback import chartered, entitled_flows, fallback_cost, reachable
 from scheduler.grouping import Party, form_parties
 from scheduler.model import Problem, Traveller
@@ -33,6 +35,7 @@ VIOLATION_KINDS = (
     "threshold",  # a chartered bus carries at least the threshold, or riders of a flow entitled to seats
     "groups",  # registered groups that fit a coach ride together or fall back together
     "fleet",  # coaches of each type within the contract
+    "coaches",  # a named coach is one of its type's contracted coaches and on one trip at a time
     "fallback",  # the rule's mode and cost for everyone off the buses; unplaced only when unreachable
     "money",  # bus prices, totals and subsidies add up
 )
@@ -84,6 +87,7 @@ def check_plan(
             add("threshold", bus.bus_id, f"carries {bus.load}, below the charter threshold of "
                 f"{problem.rules.charter_min_group}, and nobody of a flow entitled to seats")  # fmt: skip
     _check_groups_and_fleet(problem, plan, add)
+    _check_coaches(timetable, plan, add)
     _check_fallback_and_money(timetable, party_of, plan, add)
     return found
 
@@ -200,6 +204,27 @@ def _check_groups_and_fleet(problem: Problem, plan: Plan, add: Report) -> None:
     for (group_id, _, _), members in sorted(groups.items()):
         if len(members) <= largest and len({bus_of.get(m, "fallback") for m in members}) > 1:
             add("groups", group_id, f"the group of {len(members)} is split between buses or the fallback")
+
+
+def _check_coaches(timetable: Timetable, plan: Plan, add: Report) -> None:
+    """Buses that name their coach (the planner names every one): a coach of the bus's type within the
+    contract's count, never on two trips that overlap from leaving the depot to being back."""
+    count = {b.vehicle_type: b.count for b in timetable.problem.fleet}
+    trips: dict[str, list[Trip]] = defaultdict(list)
+    for bus in plan.buses:
+        if not bus.coach_id:
+            continue
+        known = {coach_id(bus.vehicle_type, n) for n in range(1, count.get(bus.vehicle_type, 0) + 1)}
+        if bus.coach_id not in known:
+            add("coaches", bus.bus_id, f"coach {bus.coach_id} is not one of the {bus.vehicle_type} coaches contracted")
+        if bus.stops:
+            trips[bus.coach_id].append(trip_of(timetable, bus))
+    for name, its in sorted(trips.items()):
+        its.sort(key=lambda t: t.leaves)
+        for before, after in itertools.pairwise(its):
+            if after.leaves < before.back:
+                add("coaches", after.bus_id, f"coach {name} is still on bus {before.bus_id}'s trip until "
+                    f"{before.back:%m-%d %H:%M}")  # fmt: skip
 
 
 def _check_fallback_and_money(timetable: Timetable, parties: dict[str, Party], plan: Plan, add: Report) -> None:

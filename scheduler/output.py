@@ -93,6 +93,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
             [
                 "bus_id",
                 "vehicle_type",
+                "coach_id",
                 "seats",
                 "load",
                 "area",
@@ -111,6 +112,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
                 [
                     b.bus_id,
                     b.vehicle_type,
+                    b.coach_id,
                     b.seats,
                     b.load,
                     b.area,

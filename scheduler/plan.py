@@ -49,6 +49,7 @@ class Bus:
     drive_hours: float  # one-way driving, depot to last drop-off, without rests
     drivers: int
     cost: float  # CNY: fixed + per km (with the priced empty return) + second driver + shuttles
+    coach_id: str = ""  # the contracted coach that drives it (scheduler.coaches), e.g. coach53-017
 
     @property
     def load(self) -> int:
@@ -144,6 +145,7 @@ class Plan:
                 {
                     "bus_id": b.bus_id,
                     "vehicle_type": b.vehicle_type,
+                    "coach_id": b.coach_id,
                     "seats": b.seats,
                     "load": b.load,
                     "area": b.area,
@@ -226,6 +228,7 @@ class Plan:
                     float(b["drive_hours"]),
                     int(b["drivers"]),
                     float(b["cost"]),
+                    str(b.get("coach_id", "")),  # plans made before coaches were named have none
                 )
                 for b in data["buses"]
             )

@@ -238,6 +238,26 @@ class Timetable:
         """The longest a coach's riders may be on board: from its first stop to its last."""
         return round(self.rules.max_ride_hours * 3600)
 
+    # -------------------------------------------------------------- the coach's whole trip
+    def trip_s(self, bus: Bus) -> tuple[int, int]:
+        """When the coach leaves the depot and when it is back there, in seconds after midnight of the plan date.
+
+        It leaves in time to reach its first stop by the drive there; after its last stop it runs home empty with
+        the driver's rests. A driver may drive ``second_driver_hours`` in any 24 hours, so where the trip's driving,
+        out and back, is more than its drivers may do in a day, the run home starts no earlier than 24 hours after
+        the coach left: a day out and a day back. (Any 24 hours then hold at most the outbound driving, as long as
+        each way alone is within the crew's day; the time on board keeps the outbound way within it.)
+        """
+        places = [self.place(s.place_id) for s in bus.stops]
+        leaves = bus.stops[0].arrival_s - self.drive_s(self.depot, places[0])
+        out_s = sum(self.leg(a, b).drive_s for a, b in itertools.pairwise([self.depot, *places]))
+        home_s = self.leg(places[-1], self.depot).drive_s
+        crew_day_s = bus.drivers * self.rules.second_driver_hours * 3600
+        home_from = bus.stops[-1].departure_s
+        if out_s + home_s > crew_day_s:
+            home_from = max(home_from, leaves + DAY_S)
+        return leaves, home_from + self.with_rests_s(home_s)
+
     # -------------------------------------------------------------- prices
     def needs_second_driver(self, one_way_km: float, one_way_drive_s: float) -> bool:
         rules = self.rules

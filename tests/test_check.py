@@ -170,6 +170,17 @@ def test_more_coaches_than_the_contract_is_fleet(day: tuple[Problem, Plan]) -> N
     assert "fleet" in kinds(replace(problem, fleet=no_53), plan)
 
 
+def test_a_coach_not_contracted_or_on_two_trips_at_once_is_coaches(day: tuple[Problem, Plan]) -> None:
+    """The contract has two c53: a third is not there; one coach cannot drive two buses of the same day."""
+    problem, plan = day
+    assert "coaches" not in kinds(problem, with_bus(plan, coach_id="c53-002"))
+    assert "coaches" in kinds(problem, with_bus(plan, coach_id="c53-003"))
+    first = replace(plan.buses[0], coach_id="c53-001")
+    for twin_coach, clash in (("c53-002", False), ("c53-001", True)):
+        twin = replace(first, bus_id="0220-002", coach_id=twin_coach)
+        assert ("coaches" in kinds(problem, replace(plan, buses=(first, twin)))) == clash
+
+
 def test_the_wrong_mode_or_an_unplaced_reachable_traveller_is_fallback(day: tuple[Problem, Plan]) -> None:
     """Township transport for someone alone (the rule gives a ticket), and "unplaced" for a reachable one."""
     problem, plan = day
@@ -199,3 +210,5 @@ def test_the_planner_reports_no_violation_on_its_own_plan() -> None:
     plan = solve(problem, SolveParams(time_limit_s=1.0, workers=1))
     assert plan.stats["violations"] == 0
     assert check_plan(problem, plan) == []
+    coaches = [b.coach_id for b in plan.buses]
+    assert plan.buses and all(coaches) and len(set(coaches)) == len(coaches)

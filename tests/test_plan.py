@@ -44,6 +44,7 @@ def buses(draw: st.DrawFn) -> Bus:
         draw(st.decimals(min_value=0, max_value=30, places=2).map(float)),
         draw(st.integers(1, 2)),
         draw(money),
+        draw(st.sampled_from(("", "coach53-001", "c12-017"))),
     )
 
 
