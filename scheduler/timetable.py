@@ -245,8 +245,8 @@ class Timetable:
         It leaves in time to reach its first stop by the drive there; after its last stop it runs home empty with
         the driver's rests. A driver may drive ``second_driver_hours`` in any 24 hours, so where the trip's driving,
         out and back, is more than its drivers may do in a day, the run home starts no earlier than 24 hours after
-        the coach left: a day out and a day back. (Any 24 hours then hold at most the outbound driving, as long as
-        each way alone is within the crew's day; the time on board keeps the outbound way within it.)
+        the coach left: a day out and a day back. (Any 24 hours then hold at most one way's driving, which the
+        second-driver rule keeps within the crew's day.)
         """
         places = [self.place(s.place_id) for s in bus.stops]
         leaves = bus.stops[0].arrival_s - self.drive_s(self.depot, places[0])
