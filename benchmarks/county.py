@@ -32,7 +32,9 @@ Every plan is re-priced and checked twice: by the planner's own ``scheduler.chec
 reported: stop-limit violations apart, the others by kind) and by the independent ``benchmarks.check.
 check_county_plan`` (seats, pairing and places, each traveller once, groups kept whole, stop limits by place,
 one destination area, the plan's own times against gates and drives, time on board, charter threshold, fleet);
-``checkers_agree`` says whether both find the plan valid or both find it broken.
+``checkers_agree`` says whether both find the plan valid or both find it broken. ``big_flow_fallback`` ("big
+flows off" in the markdown) counts the travellers of township-factory flows at or above the charter threshold
+whom a plan sends by township transport or ticket, which the county's rule does not allow while coaches last.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ COLUMNS = [
     "on_buses",
     "charter_cost",
     "fallback_cost",
+    "big_flow_fallback",
     "stop_violations",
     "other_violations",
     "checkers_agree",
@@ -172,6 +175,7 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
             "on_buses": r.get("on_buses", ""),
             "charter_cost": r.get("charter_cost", ""),
             "fallback_cost": r.get("fallback_cost", ""),
+            "big_flow_fallback": r.get("big_flow_fallback", ""),
             "stop_violations": v.get("stops", 0) if checked else "",
             "other_violations": ";".join(f"{k}={n}" for k, n in sorted(v.items()) if n and k != "stops"),
             # The planner's checker and the independent one (benchmarks/check.py) agree whether the plan is valid.
@@ -223,7 +227,7 @@ def summary_lines(rows: list[dict]) -> list[str]:
 
 def markdown(rows: list[dict]) -> str:
     head = ["travellers", "method", "cost CNY", "x fanggang", "buses", "seat fill", "km", "wall s", "peak MB",
-            "stop viol.", "can express"]  # fmt: skip
+            "big flows off", "stop viol.", "can express"]  # fmt: skip
     out = [
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         + ", ".join(versions().values())
@@ -247,6 +251,7 @@ def markdown(rows: list[dict]) -> str:
                     r["km"],
                     r["wall_s"],
                     r["peak_mb"],
+                    r["big_flow_fallback"],
                     r["stop_violations"],
                     r["expresses"],
                 )

@@ -105,6 +105,7 @@ def run(method: str, scenario: Path, time_limit_s: float) -> dict:
             on_buses=totals.on_buses,
             seat_fill=totals.seat_fill,
             km=totals.distance_km,
+            big_flow_fallback=big_flow_fallback(day, result.plan),
         )
         # The planner's checker, and the independent one that checks it.
         row["violations"] = dict(Counter(v.kind for v in check_plan(day.problem, result.plan)))
@@ -114,6 +115,13 @@ def run(method: str, scenario: Path, time_limit_s: float) -> dict:
     else:
         row.update(cost=round(result.bound_cny or 0.0, 2))
     return row
+
+
+def big_flow_fallback(day, plan) -> int:
+    """Travellers of a township-factory flow at or above the charter threshold whom the plan sends by township
+    transport or ticket (the county's rule gives them a bus; the unplaced, whom no coach can reach, not counted)."""
+    off = [day.travellers[line.traveller_id] for line in plan.fallback if line.mode != "unplaced"]
+    return sum(day.flow_sizes[(t.township_id, t.factory_id)] >= day.rules.charter_min_group for t in off)
 
 
 def main(argv: list[str] | None = None) -> int:

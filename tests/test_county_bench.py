@@ -18,6 +18,7 @@ from benchmarks import county
 from benchmarks.check import check_county_plan
 from benchmarks.county_day import CountyDay, load_day
 from benchmarks.county_methods import run_baseline
+from benchmarks.county_run import big_flow_fallback
 from fixtures.generate import write_scenario
 from scheduler.model import BusType, Problem
 from scheduler.plan import Stop
@@ -61,6 +62,17 @@ def test_baseline_respects_threshold_fleet_and_rules(small_day: CountyDay) -> No
             t = small_day.travellers[f.traveller_id]
             left[(t.township_id, t.factory_id)] += 1
     assert all(n < rules.charter_min_group for n in left.values()) or sum(used.values()) == sum(fleet.values())
+
+
+def test_big_flow_fallback_counts_the_travellers_of_flows_at_the_threshold(small_day: CountyDay) -> None:
+    """With everyone on the fallback it counts every reachable traveller of a flow of at least the threshold; the
+    baseline, which gives each such flow its buses, leaves fewer."""
+    everyone_off = small_day.plan([], small_day.fallback_for(small_day.parties))
+    flows = Counter((t.township_id, t.factory_id) for t in small_day.problem.travellers)
+    travellers = [small_day.travellers[i] for p in small_day.parties for i in p.traveller_ids]
+    big = sum(flows[(t.township_id, t.factory_id)] >= small_day.rules.charter_min_group for t in travellers)
+    assert big_flow_fallback(small_day, everyone_off) == big > 0
+    assert big_flow_fallback(small_day, run_baseline(small_day).plan) < big
 
 
 def test_checker_counts_stop_limit_and_capacity_violations(small_day: CountyDay) -> None:
