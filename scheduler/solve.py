@@ -135,8 +135,8 @@ def solve(
     buses.sort(key=lambda b: (b.area, b.stops[0].arrival_s, b.stops[0].place_id, b.stops[-1].place_id))
     prefix = problem.date.strftime("%m%d")
     buses = [replace(b, bus_id=f"{prefix}-{i:03d}") for i, b in enumerate(buses, start=1)]
-    coaches = assign_coaches((trip_of(timetable, b) for b in buses), problem.fleet)
-    buses = [replace(b, coach_id=coaches.coach_of.get(b.bus_id, "")) for b in buses]
+    named = assign_coaches((trip_of(timetable, b) for b in buses), problem.fleet)
+    buses = [replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in buses]
     on_buses = {t for b in buses for t in b.traveller_ids}
     fallback = [
         f for f in fallback_lines(timetable, _latest(unserved), flows, entitled) if f.traveller_id not in on_buses
