@@ -31,8 +31,8 @@ class Trip:
     back: dt.datetime
 
     def __post_init__(self) -> None:
-        if self.back <= self.leaves:
-            raise ValueError(f"trip of bus {self.bus_id}: expected back after leaving.")
+        if self.back < self.leaves:
+            raise ValueError(f"trip of bus {self.bus_id}: expected back at or after leaving.")
 
 
 def trip_of(timetable: Timetable, bus: Bus) -> Trip:
