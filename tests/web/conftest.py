@@ -30,18 +30,8 @@ from api.models import Role
 from api.services.seed import seed
 from api.services.tokens import create_token
 from api.settings import Settings
+from tests.api.conftest import SMALL, SMALL_POLICY, TOWNSHIPS  # the same small county and rules as the API tests
 
-SMALL = Path(__file__).resolve().parents[1] / "data" / "scenario_small"
-# The fixture county's home settings: the service plans for no county until they are stored.
-HOME = {
-    "county": "于都县",
-    "province": "江西省",
-    "depot_name": "于都汽车站",
-    "depot_lat": 25.9594,
-    "depot_lon": 115.411,
-}
-SMALL_POLICY = {**HOME, "charter_min_group": 2, "price_alternatives": False}
-TOWNSHIPS = ("360731100", "360731101", "360731102")
 FACTORIES = ("dg-changan", "dg-humen", "ks-yushan")
 CHROMIUM = os.environ.get("FANGGANG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
