@@ -95,6 +95,7 @@ class Factory:
     province: str
     receive_from_s: int
     receive_until_s: int
+    max_arrivals_per_day: int | None = None  # what the gate receives per date; None: no cap
 
     def __post_init__(self) -> None:
         _check_coordinates(f"factory {self.factory_id}", self.lat, self.lon)
@@ -102,6 +103,10 @@ class Factory:
             raise ValueError(
                 f"factory {self.factory_id}: expected receive_from before receive_until within one day, "
                 f"got {self.receive_from_s}s..{self.receive_until_s}s."
+            )
+        if self.max_arrivals_per_day is not None and self.max_arrivals_per_day < 0:
+            raise ValueError(
+                f"factory {self.factory_id}: expected max_arrivals_per_day >= 0, got {self.max_arrivals_per_day}."
             )
 
     @property
@@ -154,6 +159,9 @@ class BusType:
     count: int
     fixed_cost: float
     cost_per_km: float
+    # The dates the contract lets this type be used on (None: from the campaign's start, to its end).
+    available_from: dt.date | None = None
+    available_until: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.seats <= 0:
@@ -162,6 +170,15 @@ class BusType:
             raise ValueError(f"bus type {self.vehicle_type}: expected count >= 0, got {self.count}.")
         if self.fixed_cost < 0 or self.cost_per_km < 0:
             raise ValueError(f"bus type {self.vehicle_type}: expected non-negative costs.")
+        if self.available_from and self.available_until and self.available_until < self.available_from:
+            raise ValueError(
+                f"bus type {self.vehicle_type}: expected available_until on or after available_from, "
+                f"got {self.available_from} .. {self.available_until}."
+            )
+
+    def available_on(self, day: dt.date) -> bool:
+        """Whether the contract lets this type leave on ``day``."""
+        return (self.available_from or day) <= day <= (self.available_until or day)
 
 
 @dataclass(frozen=True, slots=True)

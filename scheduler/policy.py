@@ -106,6 +106,10 @@ class PolicyRules:
     boarding_seconds_per_person: float = 20.0
     alighting_minutes_per_stop: float = 10.0
 
+    # The campaign's tie-breaker: CNY per traveller per day of waiting after the first date they could leave.
+    # It steers which dates are chosen; money totals never include it.
+    wait_cost_per_day: float = 5.0
+
     assembly_points: tuple[AssemblyPoint, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -113,7 +117,13 @@ class PolicyRules:
         for name in positive:
             if getattr(self, name) < 1:
                 raise InvalidPolicy(f"Expected {name} >= 1, got {getattr(self, name)}.")
-        for name in ("reimburse_per_km", "subsidy_in_province", "subsidy_out_of_province", "second_driver_cost"):
+        for name in (
+            "reimburse_per_km",
+            "subsidy_in_province",
+            "subsidy_out_of_province",
+            "second_driver_cost",
+            "wait_cost_per_day",
+        ):
             if getattr(self, name) < 0:
                 raise InvalidPolicy(f"Expected {name} >= 0, got {getattr(self, name)}.")
         if (self.depot_lat is None) != (self.depot_lon is None):

@@ -282,6 +282,14 @@ class _RowChecker:
             return None
         return value
 
+    def optional_integer(self, field: str, label_zh: str, minimum: int) -> int | None:
+        """A whole number, or None for a blank cell."""
+        return self.integer(field, label_zh, minimum) if self.value(field) else None
+
+    def optional_date(self, field: str, label_zh: str) -> dt.date | None:
+        """A date, or None for a blank cell."""
+        return self.date(field, label_zh) if self.value(field) else None
+
     def integer(self, field: str, label_zh: str, minimum: int) -> int | None:
         text = self.required(field, label_zh)
         if not text:
@@ -368,7 +376,8 @@ def check_township_row(
 def check_factory_row(
     row: Mapping[str, str], *, file: str = FACTORIES_FILE, row_number: int | None = None
 ) -> tuple[Factory | None, list[ScenarioProblem]]:
-    """Check one factories.csv row (factory_id, name, lat, lon, city, province, receive_from, receive_until).
+    """Check one factories.csv row (factory_id, name, lat, lon, city, province, receive_from, receive_until;
+    optional max_arrivals_per_day).
 
     receive_from and receive_until are the gate's hours as HH:MM; 24:00 is allowed as receive_until.
 
@@ -394,10 +403,11 @@ def check_factory_row(
             f"receive_until {c.value('receive_until')} must be later than receive_from {c.value('receive_from')}",
             f"停止接收时间 {c.value('receive_until')} 应晚于开始接收时间 {c.value('receive_from')}",
         )
+    cap = c.optional_integer("max_arrivals_per_day", "每日接收人数上限", minimum=0)
     if c.problems or lat is None or lon is None or receive_from is None or receive_until is None:
         return None, c.problems
     try:
-        return Factory(factory_id, name, lat, lon, city, province, receive_from, receive_until), []
+        return Factory(factory_id, name, lat, lon, city, province, receive_from, receive_until, cap), []
     except ValueError as err:
         c.build_failed(err)
         return None, c.problems
@@ -406,7 +416,8 @@ def check_factory_row(
 def check_bus_type_row(
     row: Mapping[str, str], *, file: str = FLEET_FILE, row_number: int | None = None
 ) -> tuple[BusType | None, list[ScenarioProblem]]:
-    """Check one fleet.csv row (vehicle_type, seats, count, fixed_cost, cost_per_km).
+    """Check one fleet.csv row (vehicle_type, seats, count, fixed_cost, cost_per_km; optional available_from,
+    available_until).
 
     Args:
         row: column name -> cell text.
@@ -422,10 +433,18 @@ def check_bus_type_row(
     count = c.integer("count", "车辆数", minimum=0)
     fixed_cost = c.number("fixed_cost", "每车固定费用", minimum=0)
     cost_per_km = c.number("cost_per_km", "每公里费用", minimum=0)
+    available_from = c.optional_date("available_from", "可用起始日期")
+    available_until = c.optional_date("available_until", "可用截止日期")
+    if available_from and available_until and available_until < available_from:
+        c.add(
+            "available_until",
+            f"available_until {available_until} must not be before available_from {available_from}",
+            f"可用截止日期 {available_until} 不能早于可用起始日期 {available_from}",
+        )
     if c.problems or seats is None or count is None or fixed_cost is None or cost_per_km is None:
         return None, c.problems
     try:
-        return BusType(vehicle_type, seats, count, fixed_cost, cost_per_km), []
+        return BusType(vehicle_type, seats, count, fixed_cost, cost_per_km, available_from, available_until), []
     except ValueError as err:
         c.build_failed(err)
         return None, c.problems

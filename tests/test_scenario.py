@@ -17,10 +17,12 @@ import pytest
 from stdnum.cn import ric
 
 from scheduler.model import BusType, Factory, Scenario, Township, Traveller
+from scheduler.policy import InvalidPolicy, policy_from_dict
 from scheduler.scenario import check_traveller_rows, load_scenario, read_traveller_rows
 from scheduler.validation import (
     InvalidScenario,
     ScenarioProblem,
+    check_bus_type_row,
     check_factory_row,
     check_id_number,
     check_traveller_row,
@@ -616,3 +618,56 @@ def test_blank_rows_in_a_sheet_keep_row_numbers(tmp_path: Path) -> None:
     travellers, problems = check_traveller_rows(rows, {"360731100"}, {"dg-changan"}, file="upload.xlsx")
     assert [t.traveller_id for t in travellers] == ["T001"]
     assert where(problems) == {("upload.xlsx", 6, "phone")}
+
+
+FACTORY_ROW = {
+    "factory_id": "f",
+    "name": "n",
+    "lat": "22.9",
+    "lon": "113.7",
+    "city": "东莞市",
+    "province": "广东省",
+    "receive_from": "08:00",
+    "receive_until": "20:00",
+}
+FLEET_ROW = {"vehicle_type": "coach53", "seats": "53", "count": "4", "fixed_cost": "1800", "cost_per_km": "5.5"}
+
+
+def test_the_optional_campaign_columns_are_read_and_blank_means_no_limit() -> None:
+    """max_arrivals_per_day caps a gate per date; available_from/until bound a coach type's dates; blank or
+    absent columns leave them unset."""
+    factory, problems = check_factory_row({**FACTORY_ROW, "max_arrivals_per_day": "120"})
+    assert problems == [] and factory is not None and factory.max_arrivals_per_day == 120
+    for row in (FACTORY_ROW, {**FACTORY_ROW, "max_arrivals_per_day": " "}):
+        factory, _ = check_factory_row(row)
+        assert factory is not None and factory.max_arrivals_per_day is None
+    coach, problems = check_bus_type_row({**FLEET_ROW, "available_from": "2026-02-20", "available_until": "2026/2/25"})
+    assert problems == [] and coach is not None
+    assert (coach.available_from, coach.available_until) == (dt.date(2026, 2, 20), dt.date(2026, 2, 25))
+    assert [coach.available_on(dt.date(2026, 2, d)) for d in (19, 20, 25, 26)] == [False, True, True, False]
+    coach, _ = check_bus_type_row(FLEET_ROW)
+    assert coach is not None and coach.available_on(dt.date(2000, 1, 1)) and coach.available_on(dt.date(2099, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ({**FACTORY_ROW, "max_arrivals_per_day": "-1"}, "max_arrivals_per_day"),
+        ({**FACTORY_ROW, "max_arrivals_per_day": "many"}, "max_arrivals_per_day"),
+        ({**FLEET_ROW, "available_from": "2026-02-30"}, "available_from"),
+        ({**FLEET_ROW, "available_from": "2026-02-25", "available_until": "2026-02-20"}, "available_until"),
+    ],
+)
+def test_bad_campaign_columns_name_the_field_in_both_languages(row: dict[str, str], field: str) -> None:
+    check = check_factory_row if "factory_id" in row else check_bus_type_row
+    value, problems = check(row, row_number=3)  # type: ignore[operator]
+    assert value is None
+    assert [(p.row, p.field) for p in problems] == [(3, field)]
+    assert problems[0].message and problems[0].message_zh
+
+
+def test_wait_cost_per_day_is_a_policy_setting_that_cannot_be_negative() -> None:
+    assert policy_from_dict({}).wait_cost_per_day == 5.0
+    assert policy_from_dict({"wait_cost_per_day": 0}).wait_cost_per_day == 0.0
+    with pytest.raises(InvalidPolicy, match="wait_cost_per_day"):
+        policy_from_dict({"wait_cost_per_day": -1})
