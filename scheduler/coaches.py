@@ -2,7 +2,8 @@
 
 A trip keeps its coach from leaving the depot until it is back (``Timetable.trip_s``). Coaches of one type are
 interchangeable, so naming them is interval partitioning: take the trips in the order they leave and give each
-the lowest-numbered coach at the depot (any free coach gives the same count; the lowest keeps the names stable).
+the lowest-numbered coach free for the whole trip (any free coach gives the same count; the lowest keeps the names
+stable).
 In that order a trip finds no coach free only when every coach opened so far is on a trip that has left and is
 not back, all of which overlap the new trip's start, so the coaches used are exactly as many as the busiest
 moment needs.
@@ -11,9 +12,8 @@ moment needs.
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scheduler.model import BusType
@@ -56,12 +56,16 @@ class CoachAssignment:
     short: tuple[str, ...]
 
 
-def assign_coaches(trips: Iterable[Trip], fleet: Sequence[BusType]) -> CoachAssignment:
+def assign_coaches(
+    trips: Iterable[Trip], fleet: Sequence[BusType], kept: Mapping[str, str] | None = None
+) -> CoachAssignment:
     """Name a coach for every trip, never one coach on two overlapping trips, at most ``count`` of a type.
 
-    A coach back at the depot at the moment another trip leaves may take it. Trips of a type the fleet does
-    not have, or for which every coach is out, are listed in ``short``.
+    ``kept``: bus_id -> coach_id of trips whose coach is already named (a published day's); they keep it, and
+    the others are fitted around them. A coach back at the depot at the moment another trip leaves may take it.
+    Trips of a type the fleet does not have, or for which no coach is free, are listed in ``short``.
     """
+    kept = kept or {}
     count = {b.vehicle_type: b.count for b in fleet}
     by_type: dict[str, list[Trip]] = defaultdict(list)
     for trip in trips:
@@ -69,20 +73,28 @@ def assign_coaches(trips: Iterable[Trip], fleet: Sequence[BusType]) -> CoachAssi
     coach_of: dict[str, str] = {}
     short: list[str] = []
     for vehicle_type, its_trips in sorted(by_type.items()):
-        out: list[tuple[dt.datetime, int]] = []  # (back, coach number) of coaches on a trip
-        free: list[int] = []  # coach numbers at the depot
-        opened = 0
+        names = [coach_id(vehicle_type, n) for n in range(1, count.get(vehicle_type, 0) + 1)]
+        kept_trips: dict[str, list[Trip]] = defaultdict(list)
+        for trip in its_trips:
+            if trip.bus_id in kept:
+                coach_of[trip.bus_id] = kept[trip.bus_id]
+                kept_trips[kept[trip.bus_id]].append(trip)
+        back_from_last: dict[str, dt.datetime] = {}  # coach -> when its latest trip named here is back
         for trip in sorted(its_trips, key=lambda t: (t.leaves, t.back, t.bus_id)):
-            while out and out[0][0] <= trip.leaves:
-                heapq.heappush(free, heapq.heappop(out)[1])
-            if free:
-                number = heapq.heappop(free)
-            elif opened < count.get(vehicle_type, 0):
-                opened += 1
-                number = opened
-            else:
+            if trip.bus_id in kept:
+                continue
+            # The lowest-numbered coach free for the whole trip: without kept trips, one at the depot.
+            name = next((n for n in names if _free(trip, back_from_last.get(n), kept_trips.get(n, ()))), None)
+            if name is None:
                 short.append(trip.bus_id)
                 continue
-            coach_of[trip.bus_id] = coach_id(vehicle_type, number)
-            heapq.heappush(out, (trip.back, number))
+            coach_of[trip.bus_id] = name
+            back_from_last[name] = trip.back
     return CoachAssignment(coach_of, tuple(short))
+
+
+def _free(trip: Trip, last_back: dt.datetime | None, kept: Iterable[Trip]) -> bool:
+    """Whether a coach back from its latest trip at ``last_back`` and with ``kept`` trips ahead can drive ``trip``."""
+    return (last_back is None or last_back <= trip.leaves) and all(
+        k.back <= trip.leaves or trip.back <= k.leaves for k in kept
+    )

@@ -10,6 +10,7 @@ what it pays and the reason as data, are made here, once, for the whole plan.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -121,10 +122,8 @@ def fallback_lines(
 def reachable(timetable: Timetable, party: Party) -> bool:
     """Whether a coach leaving the depot as early as the rules allow can reach the party's gate before it
     closes on the last day the party may arrive."""
-    factory = timetable.factory(party.factory_id)
-    windows = timetable.delivery_windows(factory, party.arrive_by)
-    earliest = timetable.earliest_arrival_s(timetable.township(party.township_id), factory)
-    return bool(windows) and earliest <= windows[-1][1]
+    days = timetable.days_to_gate(timetable.township(party.township_id), timetable.factory(party.factory_id))
+    return days is not None and timetable.problem.date + dt.timedelta(days=days) <= party.arrive_by
 
 
 def subsidies(problem: Problem, unplaced: set[str]) -> dict[str, float]:

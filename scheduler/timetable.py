@@ -203,6 +203,12 @@ class Timetable:
             self._earliest[key] = start + self.dwell_s("pickup", 1) + self.drive_s(township, factory)
         return self._earliest[key]
 
+    def days_to_gate(self, township: Place, factory: Factory) -> int | None:
+        """On which day after leaving a coach from ``township`` can first be received at ``factory``'s gate: 0 the
+        same day, 1 the next (coaches arrive on the travel date or the next day), None when neither."""
+        earliest = self.earliest_arrival_s(township, factory)
+        return next((day for day in (0, 1) if earliest <= day * DAY_S + factory.receive_until_s), None)
+
     # -------------------------------------------------------------- schedules
     def _transits(self, stops: Sequence[Stop]) -> list[int]:
         places = [self.place(s.place_id) for s in stops]

@@ -11,6 +11,7 @@ Two providers are interchangeable:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,13 +44,20 @@ class GeodesicTravel:
     def leg(self, origin: Place, destination: Place) -> Leg:
         if origin.lat == destination.lat and origin.lon == destination.lon:
             return Leg(0.0, 0)
-        km = geodesic((origin.lat, origin.lon), (destination.lat, destination.lon)).km * self.detour_factor
+        a, b = sorted(((origin.lat, origin.lon), (destination.lat, destination.lon)))
+        km = _geodesic_km(a, b) * self.detour_factor
         return Leg(km, self.drive_seconds(km))
 
     def drive_seconds(self, km: float) -> int:
         local = min(km, 2 * self.local_km)
         hours = local / self.local_kmh + (km - local) / self.expressway_kmh
         return round(hours * 3600)
+
+
+@functools.lru_cache(maxsize=1 << 20)
+def _geodesic_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Geodesics are the costly part of a day's models, and a campaign's days share their places: once a pair."""
+    return float(geodesic(a, b).km)
 
 
 class TableTravel:

@@ -5,6 +5,7 @@ moment needs (against a sweep over every trip's start)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import replace
 
 from conftest import DAY, FACTORIES, TOWNSHIPS, make_problem, yudu_rules
@@ -101,3 +102,24 @@ def test_a_coach_back_when_another_trip_leaves_takes_it() -> None:
     evening = Trip("B2", "c10", START + dt.timedelta(hours=10), START + dt.timedelta(hours=20))
     result = assign_coaches([evening, morning], (BusType("c10", 10, 1, 100.0, 1.0),))
     assert result.coach_of == {"B1": "c10-001", "B2": "c10-001"} and result.short == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(trips(), st.data())
+def test_kept_coaches_stay_and_the_others_fit_around_them(case, data) -> None:  # type: ignore[no-untyped-def]
+    """Trips already named (a published day's) keep their coach; the rest never overlap them or each other."""
+    trip_list, fleet = case
+    first = assign_coaches(trip_list, fleet)
+    kept = {b: c for b, c in first.coach_of.items() if data.draw(st.booleans())}
+    result = assign_coaches(trip_list, fleet, kept)
+    assert all(result.coach_of[b] == c for b, c in kept.items())
+    assert set(result.coach_of) | set(result.short) == {t.bus_id for t in trip_list}
+    by_id = {t.bus_id: t for t in trip_list}
+    on_coach: dict[str, list[Trip]] = {}
+    for bus_id, name in result.coach_of.items():
+        on_coach.setdefault(name, []).append(by_id[bus_id])
+    for its in on_coach.values():
+        its.sort(key=lambda t: t.leaves)
+        assert all(a.back <= b.leaves for a, b in itertools.pairwise(its))
+    # The first naming fitted every trip it named; keeping part of it leaves room for the same trips.
+    assert set(result.short) <= set(first.short)
