@@ -71,14 +71,15 @@ def form_parties(problem: Problem) -> list[Party]:
 
 def split_sizes(size: int, largest_seats: int, min_split: int) -> list[int]:
     """Parts of a group: whole if it fits the largest coach, else full coaches and a remainder of at
-    least ``min_split`` (taken from the last full coach when short)."""
+    least ``min_split`` (taken from the last full coach when short, as far as that coach keeps
+    ``min_split``: with coaches smaller than ``min_split`` the remainder stays as it is)."""
     if largest_seats <= 0 or size <= largest_seats:
         return [size]
     full, rest = divmod(size, largest_seats)
     parts = [largest_seats] * full
     if rest:
         if rest < min_split:
-            moved = min(min_split - rest, largest_seats - min_split)
+            moved = max(0, min(min_split - rest, largest_seats - min_split))
             parts[-1] -= moved
             rest += moved
         parts.append(rest)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_solve import check_plan
 
-from scheduler.grouping import form_parties
+from scheduler.grouping import form_parties, split_sizes
 from scheduler.model import BusType, Problem
 from scheduler.plan import Stop
 from scheduler.reseat import _rider_units
@@ -209,3 +209,22 @@ def test_a_seat_is_not_offered_where_the_timetable_arrives_a_day_too_late() -> N
     units, members, _ = _rider_units(timetable, [bus], form_parties(problem), set(), route_of, [earliest], [400])
     newcomer = next(u for u, ids in zip(units, members, strict=True) if "N00" in ids)
     assert newcomer.options == ()
+
+
+@given(
+    size=st.integers(1, 400),
+    largest=st.integers(1, 60),
+    min_split=st.integers(1, 70),
+)
+def test_group_splits_into_positive_parts_no_larger_than_the_largest_coach(
+    size: int, largest: int, min_split: int
+) -> None:
+    parts = split_sizes(size, largest, min_split)
+    assert sum(parts) == size
+    assert all(0 < p <= largest for p in parts)
+    if len(parts) > 1 and min_split <= largest // 2:
+        assert parts[-1] >= min_split  # the remainder is never a lone straggler where the coach can spare seats
+
+
+def test_group_larger_than_the_coach_with_a_minimum_split_above_it_still_splits() -> None:
+    assert split_sizes(9, 8, 10) == [8, 1]
