@@ -92,6 +92,18 @@ def check_plan(
     return found
 
 
+def check_bus(timetable: Timetable, bus: Bus, area_of: dict[str, str] | None = None) -> list[Violation]:
+    """The rules one bus keeps on its own: boarding, seats, stops, one area, gates, time on board, driving, price.
+    ``area_of``: the day's destination areas, if at hand."""
+    found: list[Violation] = []
+    areas = area_of if area_of is not None else destination_areas(timetable.problem, timetable)
+    people = {t.traveller_id: t for t in timetable.problem.travellers}
+    _check_bus(
+        timetable, areas, people, bus, lambda kind, where, message: found.append(Violation(kind, where, message))
+    )
+    return found
+
+
 def _check_coverage(problem: Problem, plan: Plan, add: Report) -> None:
     seen: Counter[str] = Counter(t for bus in plan.buses for t in bus.traveller_ids)
     seen.update(f.traveller_id for f in plan.fallback)

@@ -196,6 +196,22 @@ _OTHER_TEXTS: dict[str, tuple[Text, Text]] = {
         lambda p: f"re-seating travellers over {p['routes']} routes",
         lambda p: f"正在{p['routes']}条线路间调整座位",
     ),
+    "campaign_start": (
+        lambda p: f"campaign: {p['travellers']} travellers over {p['dates']} dates",
+        lambda p: f"返岗季共{p['dates']}天，{p['travellers']}名旅客",
+    ),
+    "campaign_dates": (
+        lambda p: f"departure dates chosen for {p['bookings']} bookings ({p['moves']} moves)",
+        lambda p: f"已为{p['bookings']}个出行单元选定出发日期（调整{p['moves']}次）",
+    ),
+    "campaign_day": (
+        lambda p: f"planning {p['date']} ({p['index']}/{p['days']}): {p['travellers']} travellers",
+        lambda p: f"正在排{p['date']}（第{p['index']}/{p['days']}天）：{p['travellers']}名旅客",
+    ),
+    "campaign_done": (
+        lambda p: f"campaign planned: {p['buses']} buses over {p['days']} dates",
+        lambda p: f"返岗季排班完成：{p['days']}天共{p['buses']}辆包车",
+    ),
     "done": (
         lambda p: f"{p['buses']} buses, {p['on_buses']} travellers on buses",
         lambda p: f"包车{p['buses']}辆，乘车旅客{p['on_buses']}人",
@@ -243,4 +259,48 @@ _ASSUMPTION_TEXTS: dict[str, tuple[Text, Text]] = {
         lambda p: f"未设置发车点名称（depot_name）：计划中称为“{p['name']}”",
     ),
 }
-_TEXTS: dict[str, tuple[Text, Text]] = {**_FALLBACK_TEXTS, **_OTHER_TEXTS, **_ASSUMPTION_TEXTS}
+# ------------------------------------------------------------------------------------------ overdue travellers
+# Why the campaign has no date for a traveller. Params: factory, city (names), report_date, earliest_date,
+# gate_until (HH:MM); for gate_full: factory, first, last (the dates the traveller could leave on); for
+# report_passed and dates_published: factory, city, first, last.
+_OVERDUE_TEXTS: dict[str, tuple[Text, Text]] = {
+    "overdue_unreachable": (
+        lambda p: (
+            f"no departure date from {p['earliest_date']} reaches {p['factory']} ({p['city']}) before its gate "
+            f"closes at {p['gate_until']} on the report date {p['report_date']}"
+        ),
+        lambda p: (
+            f"{p['earliest_date']}起没有哪天出发能在报到日{p['report_date']} {p['gate_until']}"
+            f"闭门前到达{p['city']}{p['factory']}"
+        ),
+    ),
+    "overdue_gate_full": (
+        lambda p: f"{p['factory']} receives no more arrivals on any date from {p['first']} to {p['last']}",
+        lambda p: f"{p['factory']}在{p['first']}至{p['last']}每天的接收人数均已满",
+    ),
+    "overdue_group_apart": (
+        lambda p: (
+            f"the group has no date in common: one member may leave only from {p['earliest_date']}, another must "
+            f"report by {p['report_date']}"
+        ),
+        lambda p: (
+            f"同行小组没有共同的出发日期：有成员{p['earliest_date']}才能出发，另有成员须在{p['report_date']}前报到"
+        ),
+    ),
+    "overdue_report_passed": (
+        lambda p: (
+            f"the last date a coach could leave to reach {p['factory']} ({p['city']}) by the report date, "
+            f"{p['last']}, has passed without a seat"
+        ),
+        lambda p: f"能按报到日期到达{p['city']}{p['factory']}的最后出发日{p['last']}已过，仍未安排座位",
+    ),
+    "overdue_dates_published": (
+        lambda p: (
+            f"every date they could leave on ({p['first']} to {p['last']}) is already published, and no bus of "
+            f"those dates to {p['factory']} has a free seat"
+        ),
+        lambda p: f"可出发的日期（{p['first']}至{p['last']}）均已发布，且当天开往{p['factory']}的包车没有空座",
+    ),
+}
+OVERDUE_CAUSES = tuple(code.removeprefix("overdue_") for code in _OVERDUE_TEXTS)
+_TEXTS: dict[str, tuple[Text, Text]] = {**_FALLBACK_TEXTS, **_OTHER_TEXTS, **_ASSUMPTION_TEXTS, **_OVERDUE_TEXTS}
