@@ -1,4 +1,4 @@
-"""The ``fanggang`` command: the planning commands of ``scheduler.cli`` (``demo``, ``plan``) and the
+"""The ``fanggang`` command: the planning commands of ``scheduler.cli`` (``demo``, ``plan``, ``campaign``) and the
 service's (``serve``, ``seed``, ``db upgrade``, ``token create``)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from api.db import ensure_schema, make_engine, session_scope, upgrade
 from api.errors import ApiError
 from api.models import Role
 from api.settings import get_settings
-from scheduler.cli import add_planning_commands, run_planning_command
+from scheduler.cli import PLANNING_COMMANDS, add_planning_commands, run_planning_command
 from scheduler.policy import InvalidPolicy
 from scheduler.validation import InvalidScenario
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     add_planning_commands(commands)
     add_service_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in ("demo", "plan"):
+    if args.command in PLANNING_COMMANDS:
         return run_planning_command(args)
     return run_service_command(args)
 

@@ -1,4 +1,4 @@
-"""The planning commands of ``fanggang``: ``demo`` and ``plan``. The installed ``fanggang`` command
+"""The planning commands of ``fanggang``: ``demo``, ``plan`` and ``campaign``. The installed ``fanggang`` command
 (``api.cli.main``) adds the service's commands on top; this module works without the service."""
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scheduler.campaign import Campaign, CampaignParams, campaign_travellers, plan_campaign
 from scheduler.defaults import toml_line
 from scheduler.messages import Message
 from scheduler.model import Scenario
-from scheduler.output import summary_lines, write_plan
+from scheduler.output import summary_lines, write_campaign, write_plan
 from scheduler.plan import Plan
 from scheduler.scenario import POLICY_FILE, load_scenario
 from scheduler.solve import SolveParams, solve
@@ -26,28 +28,44 @@ from scheduler.travel import TableTravel
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
+PLANNING_COMMANDS = ("demo", "plan", "campaign")
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "yudu"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m scheduler.cli demo|plan ...``: planning without the service."""
+    """``python -m scheduler.cli demo|plan|campaign ...``: planning without the service."""
     parser = argparse.ArgumentParser(prog="fanggang", description="返岗 point-to-point bus planning for a county.")
     add_planning_commands(parser.add_subparsers(dest="command", required=True))
     return run_planning_command(parser.parse_args(argv))
 
 
 def add_planning_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    demo = commands.add_parser("demo", help="plan the busiest day of the bundled fixture county")
+    demo = commands.add_parser("demo", help="plan the bundled fixture county's whole campaign (or one --date)")
     demo.add_argument("--out", type=Path, default=Path("fanggang-demo"))
-    demo.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
+    demo.add_argument("--date", default=None, help="plan only this date, YYYY-MM-DD (default: the whole campaign)")
+    demo.add_argument(
+        "--time-limit", type=float, default=None, help="seconds (default 120 for the campaign, 30 for one date)"
+    )
 
     plan = commands.add_parser("plan", help="plan one day of a scenario")
-    plan.add_argument("scenario", type=Path, help="folder of CSV files or one .xlsx workbook")
+    _scenario_arguments(plan)
     plan.add_argument("--date", required=True, help="travel date, YYYY-MM-DD")
-    plan.add_argument("--out", type=Path, required=True, help="output folder")
     plan.add_argument("--time-limit", type=float, default=30.0, help="seconds for the solve (default 30)")
-    plan.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
-    plan.add_argument(
+
+    campaign = commands.add_parser("campaign", help="plan every date of a scenario's return season")
+    _scenario_arguments(campaign)
+    campaign.add_argument("--from", dest="start", required=True, help="first departure date, YYYY-MM-DD")
+    campaign.add_argument("--to", dest="end", required=True, help="last departure date, YYYY-MM-DD")
+    campaign.add_argument(
+        "--time-limit", type=float, default=120.0, help="seconds for the whole campaign (default 120)"
+    )
+
+
+def _scenario_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("scenario", type=Path, help="folder of CSV files or one .xlsx workbook")
+    command.add_argument("--out", type=Path, required=True, help="output folder")
+    command.add_argument("--policy", type=Path, default=None, help="policy.toml (default: the scenario's own)")
+    command.add_argument(
         "--distances",
         type=Path,
         default=None,
@@ -59,31 +77,54 @@ def run_planning_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console()
     if args.command == "demo":
-        return _run(console, DEMO_SCENARIO, None, None, None, args.out, args.time_limit)
-    try:
-        day = dt.date.fromisoformat(args.date)
-    except ValueError:
-        console.print(
-            f"[red]--date 应为 YYYY-MM-DD 格式的日期，实际为 {args.date!r} / "
-            f"--date: expected a date as YYYY-MM-DD, got {args.date!r}.[/red]"
-        )
-        return EXIT_BAD_INPUT
-    return _run(console, args.scenario, args.policy, args.distances, day, args.out, args.time_limit)
-
-
-def _run(
-    console: Console,
-    scenario_path: Path,
-    policy: Path | None,
-    distances: Path | None,
-    day: dt.date | None,
-    out: Path,
-    time_limit: float,
-) -> int:
-    if time_limit <= 0:
+        scenario_path, policy, distances = DEMO_SCENARIO, None, None
+    else:
+        scenario_path, policy, distances = args.scenario, args.policy, args.distances
+    if args.time_limit is not None and args.time_limit <= 0:
         console.print("[red]--time-limit 应为正的秒数 / --time-limit: expected a positive number of seconds.[/red]")
         return EXIT_BAD_INPUT
+    try:
+        day, start, end = (_date_argument(option, getattr(args, name, None)) for name, option in _DATE_OPTIONS)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    if start is not None and end is not None and end < start:
+        console.print(
+            f"[red]--to {end} 早于 --from {start} / --to: expected a date on or after --from {start}, got {end}.[/red]"
+        )
+        return EXIT_BAD_INPUT
     started = time.monotonic()
+    scenario = _load(console, scenario_path, policy, distances)
+    if scenario is None:
+        return EXIT_BAD_INPUT
+    if args.command == "plan" or (args.command == "demo" and day is not None):
+        return _run_day(console, scenario, day, args.out, args.time_limit or DAY_TIME_LIMIT_S, started)
+    if start is None or end is None:  # the demo: the fixture county's whole season
+        start = min(t.earliest_date for t in scenario.travellers)
+        end = max(t.report_date for t in scenario.travellers)
+    return _run_campaign(console, scenario, start, end, args.out, args.time_limit or CAMPAIGN_TIME_LIMIT_S, started)
+
+
+DAY_TIME_LIMIT_S = 30.0
+CAMPAIGN_TIME_LIMIT_S = 120.0
+# (argparse dest, option): the dates a command may take.
+_DATE_OPTIONS = (("date", "--date"), ("start", "--from"), ("end", "--to"))
+
+
+def _date_argument(option: str, text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{option} 应为 YYYY-MM-DD 格式的日期，实际为 {text!r} / "
+            f"{option}: expected a date as YYYY-MM-DD, got {text!r}."
+        ) from None
+
+
+def _load(console: Console, scenario_path: Path, policy: Path | None, distances: Path | None) -> Scenario | None:
+    """The scenario, with its inferred settings shown; None (problems shown) when it is invalid."""
     try:
         scenario = load_scenario(scenario_path, policy, distances)
     except InvalidScenario as err:
@@ -95,8 +136,32 @@ def _run(
             console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         if len(err.problems) > 200:
             console.print(f"  ... 另有 {len(err.problems) - 200} 处 / and {len(err.problems) - 200} more")
-        return EXIT_BAD_INPUT
+        return None
     _print_assumptions(console, scenario, policy)
+    return scenario
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _with_legs(stats: dict[str, Any], travel: TableTravel | None) -> dict[str, Any]:
+    """``stats`` plus, when a distances file was used, how much of the plan rests on it."""
+    if travel is None:
+        return stats
+    counts = {"legs_from_file": travel.legs_from_table, "legs_estimated": travel.legs_estimated}
+    return {**stats, "distances_file": travel.table.source, **counts}
+
+
+def _run_day(
+    console: Console, scenario: Scenario, day: dt.date | None, out: Path, time_limit: float, started: float
+) -> int:
     if day is None:
         day = scenario.busiest_day()
     problem = scenario.problem_for(day)
@@ -106,38 +171,63 @@ def _run(
         f"planning within {time_limit:g} s.",
         soft_wrap=True,
     )
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    travel = TableTravel(scenario.distances) if scenario.distances is not None else None
+    with _progress(console) as progress:
         task = progress.add_task("planning", total=1.0)
 
         def on_progress(share: float, message: Message) -> None:
             progress.update(task, completed=share, description=message.zh)
 
-        travel = TableTravel(scenario.distances) if scenario.distances is not None else None
         plan = solve(problem, SolveParams(time_limit_s=time_limit), travel, on_progress=on_progress)
-    if travel is not None:
-        # plan.json and the summary say how much of the plan rests on the county's own road distances.
-        counts = {"legs_from_file": travel.legs_from_table, "legs_estimated": travel.legs_estimated}
-        plan = replace(plan, stats={**plan.stats, "distances_file": travel.table.source, **counts})
+    plan = replace(plan, stats=_with_legs(plan.stats, travel))
     write_plan(plan, problem, out)
     _print_summary(console, plan)
-    if plan.stats["violations"]:
-        # The planner checks what it returns; a broken rule is a planner bug, and the dispatcher must know.
-        console.print(
-            f"[red bold]计划违反 {plan.stats['violations']} 条规则（程序缺陷），请勿发布 / The plan breaks "
-            f"{plan.stats['violations']} rule(s), a planner bug: do not publish it.[/red bold]"
-        )
+    _warn_violations(console, plan.stats["violations"])
     console.print(
         f"已写入 {out}/（plan.json, buses.csv, fallback.csv, manifests/），用时 {time.monotonic() - started:.1f} 秒 / "
         f"Written to {out}/ in {time.monotonic() - started:.1f} s.",
         soft_wrap=True,
     )
     return 0
+
+
+def _run_campaign(
+    console: Console, scenario: Scenario, start: dt.date, end: dt.date, out: Path, time_limit: float, started: float
+) -> int:
+    travellers = len(campaign_travellers(scenario, start, end))
+    console.print(
+        f"{scenario.rules.county}：{start} 至 {end} 共 {travellers} 人，{time_limit:g} 秒内排完整个返岗季 / "
+        f"{travellers} travellers from {start} to {end} (loaded in {time.monotonic() - started:.1f} s); "
+        f"planning the campaign within {time_limit:g} s.",
+        soft_wrap=True,
+    )
+    travel = TableTravel(scenario.distances) if scenario.distances is not None else None
+    with _progress(console) as progress:
+        task = progress.add_task("planning", total=1.0)
+
+        def on_progress(share: float, message: Message) -> None:
+            progress.update(task, completed=share, description=message.zh)
+
+        campaign = plan_campaign(scenario, start, end, CampaignParams(time_limit_s=time_limit), travel, on_progress)
+    campaign = replace(campaign, stats=_with_legs(campaign.stats, travel))
+    write_campaign(campaign, out)
+    _print_campaign(console, campaign)
+    _warn_violations(console, campaign.stats["violations"] + campaign.stats["coaches_short"])
+    console.print(
+        f"已写入 {out}/（campaign.json, days/<日期>/），用时 {time.monotonic() - started:.1f} 秒 / "
+        f"Written to {out}/ in {time.monotonic() - started:.1f} s.",
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _warn_violations(console: Console, violations: int) -> None:
+    if violations:
+        # The planner checks what it returns; a broken rule is a planner bug, and the dispatcher must know.
+        console.print(
+            f"[red bold]计划违反 {violations} 条规则（程序缺陷），请勿发布 / The plan breaks "
+            f"{violations} rule(s), a planner bug: do not publish it.[/red bold]"
+        )
 
 
 def _print_assumptions(console: Console, scenario: Scenario, policy: Path | None) -> None:
@@ -155,6 +245,49 @@ def _print_assumptions(console: Console, scenario: Scenario, policy: Path | None
         console.print(f"  {message.en}", markup=False, highlight=False, soft_wrap=True)
         for setting, value in message.params["settings"].items():
             console.print(f"    -> {toml_line(setting, value)}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_campaign(console: Console, campaign: Campaign) -> None:
+    """One row per date, then the totals."""
+    data = campaign.to_dict()
+    table = Table(title=f"返岗季计划 campaign {campaign.start} .. {campaign.end}")
+    for label in (
+        "日期 date",
+        "旅客 people",
+        "包车 buses",
+        "乘车 on buses",
+        "其他方式 fallback",
+        "费用 cost CNY",
+        "满座率 fill",
+    ):
+        if label.startswith("日期"):
+            table.add_column(label, no_wrap=True, min_width=10)
+        else:
+            table.add_column(label, justify="right")
+
+    def row(label: str, d: dict[str, Any]) -> list[str]:
+        return [
+            label,
+            f"{d['travellers']:,}",
+            f"{d['buses']:,}",
+            f"{d['on_buses']:,}",
+            f"{d['travellers'] - d['on_buses']:,}",
+            f"{d['total_cost']:,.0f}",
+            f"{d['seat_fill']:.1%}",
+        ]
+
+    for day in data["days"]:
+        table.add_row(*row(day["date"], day))
+    totals = data["totals"]
+    table.add_section()
+    table.add_row(*row("合计 total", totals), style="bold")
+    console.print(table)
+    console.print(
+        f"等待 {totals['wait_person_days']:,} 人天（不计入费用）；逾期无法安排 {totals['overdue']} 人；"
+        f"在用车辆 {len(data['coaches'])} 辆 / waiting {totals['wait_person_days']:,} person-days (not in the costs); "
+        f"{totals['overdue']} overdue; {len(data['coaches'])} coaches used.",
+        soft_wrap=True,
+    )
 
 
 def _print_summary(console: Console, plan: Plan) -> None:

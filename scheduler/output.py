@@ -1,4 +1,5 @@
-"""Writing a plan: plan.json, buses.csv, fallback.csv and one manifest per bus, all or nothing."""
+"""Writing a plan (plan.json, buses.csv, fallback.csv and one manifest per bus) or a campaign of them, all or
+nothing."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+from scheduler.campaign import Campaign
 from scheduler.clock import format_for_people
 from scheduler.model import Problem
 from scheduler.plan import Plan
@@ -63,13 +66,31 @@ def manifest_rows(plan: Plan, problem: Problem, bus_id: str, mask: bool = True) 
 
 
 def write_plan(plan: Plan, problem: Problem, out_dir: Path) -> None:
-    """Write every output into a temporary folder, then move it into place, so that a failure
-    leaves ``out_dir`` as it was."""
-    out_dir = Path(out_dir)
+    """plan.json, buses.csv, fallback.csv and manifests/ into ``out_dir``, all or nothing."""
+    _write_atomically(Path(out_dir), lambda folder: _write_all(plan, problem, folder))
+
+
+def write_campaign(campaign: Campaign, out_dir: Path) -> None:
+    """campaign.json and, for each date, days/<date>/ as ``write_plan`` writes a day; all or nothing."""
+
+    def write(folder: Path) -> None:
+        text = json.dumps(campaign.to_dict(), ensure_ascii=False, indent=1)
+        (folder / "campaign.json").write_text(text, encoding="utf-8")
+        for day in campaign.days:
+            day_folder = folder / "days" / day.plan.date.isoformat()
+            day_folder.mkdir(parents=True)
+            _write_all(day.plan, day.problem, day_folder)
+
+    _write_atomically(Path(out_dir), write)
+
+
+def _write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Write into a temporary folder beside ``out_dir``, then swap it in, so that a failure leaves ``out_dir``
+    as it was."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".fanggang-", dir=out_dir.parent))
     try:
-        _write_all(plan, problem, staging)
+        write(staging)
         if out_dir.exists():
             backup = out_dir.with_name(out_dir.name + ".old")
             shutil.rmtree(backup, ignore_errors=True)

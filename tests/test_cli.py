@@ -87,10 +87,11 @@ def test_failed_plan_leaves_the_previous_output_untouched(tmp_path: Path) -> Non
     assert (out / "plan.json").read_bytes() == before
 
 
-def test_demo_runs_the_fixture_county_from_the_installed_command(tmp_path: Path) -> None:
-    """`fanggang demo` plans the fixture's busiest day and prints the summary."""
+def test_demo_with_a_date_plans_that_day_of_the_fixture_county_from_the_installed_command(tmp_path: Path) -> None:
+    """`fanggang demo --date D` plans one day of the fixture county and prints the summary."""
+    command = [str(Path(sys.executable).parent / "fanggang"), "demo", "--date", "2026-02-23"]
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "fanggang"), "demo", "--out", str(tmp_path / "demo"), "--time-limit", "8"],
+        [*command, "--out", str(tmp_path / "demo"), "--time-limit", "8"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -178,4 +179,53 @@ def test_bad_distances_file_exits_2_naming_the_row(tmp_path: Path, capsys) -> No
     assert main(args) == 2
     printed = capsys.readouterr().out
     assert "roads.csv row 3, field minutes" in printed
+    assert not out.exists()
+
+
+def test_campaign_writes_the_campaign_and_every_day_as_plan_writes_it(tmp_path: Path, capsys) -> None:
+    """campaign.json keeps the issue's fields; each date's folder holds plan.json, buses.csv, fallback.csv and
+    manifests; every traveller of the window is planned once over the days or listed overdue."""
+    out = tmp_path / "out"
+    args = ["campaign", str(DATA / "scenario_small"), "--from", "2026-02-18", "--to", "2026-02-26"]
+    assert main([*args, "--out", str(out), "--time-limit", "6"]) == 0
+    printed = capsys.readouterr().out
+    campaign = json.loads((out / "campaign.json").read_text(encoding="utf-8"))
+    assert set(campaign) >= {"from", "to", "days", "coaches", "overdue", "totals"}
+    assert (campaign["from"], campaign["to"]) == ("2026-02-18", "2026-02-26")
+    assert set(campaign["totals"]) >= {*TOTAL_KEYS - {"distance_km"}, "wait_person_days"}
+    assert [d["date"] for d in campaign["days"]] == [f"2026-02-{n}" for n in range(18, 27)]
+    planned: list[str] = []
+    coach_of_bus = {}
+    for day in campaign["days"]:
+        folder = out / "days" / day["date"]
+        plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        assert plan["totals"]["total_cost"] == day["total_cost"]
+        assert (folder / "buses.csv").exists() and (folder / "fallback.csv").exists()
+        for bus in plan["buses"]:
+            assert (folder / "manifests" / f"{bus['bus_id']}.csv").exists()
+            coach_of_bus[bus["bus_id"]] = bus["coach_id"]
+            planned += [t for stop in bus["stops"] for t in stop["board"]]
+        planned += [f["traveller_id"] for f in plan["fallback"]]
+    planned += [o["traveller_id"] for o in campaign["overdue"]]
+    with (DATA / "scenario_small" / "travellers.csv").open(encoding="utf-8-sig") as handle:
+        registered = [row["traveller_id"] for row in csv.DictReader(handle)]
+    assert sorted(planned) == sorted(registered)
+    for coach in campaign["coaches"]:
+        for trip in coach["trips"]:
+            assert coach_of_bus[trip["bus_id"]] == coach["coach_id"]
+            assert trip["leaves"].endswith("+08:00") and trip["leaves"] < trip["back"]
+    assert sum(d["buses"] for d in campaign["days"]) == campaign["totals"]["buses"] == len(coach_of_bus)
+    assert "合计" in printed and "2026-02-20" in printed
+
+
+def test_campaign_refuses_bad_dates_and_a_range_that_ends_before_it_starts(tmp_path: Path, capsys) -> None:
+    """Exit 2 with the option named in Chinese and English; nothing written."""
+    out = tmp_path / "out"
+    base = ["campaign", str(DATA / "scenario_small"), "--out", str(out)]
+    assert main([*base, "--from", "2026-02-30", "--to", "2026-03-01"]) == 2
+    printed = capsys.readouterr().out
+    assert "--from" in printed and "YYYY-MM-DD" in printed
+    assert main([*base, "--from", "2026-02-25", "--to", "2026-02-20"]) == 2
+    printed = capsys.readouterr().out
+    assert "--to" in printed and "早于" in printed
     assert not out.exists()
