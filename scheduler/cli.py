@@ -251,19 +251,18 @@ def _print_campaign(console: Console, campaign: Campaign) -> None:
     """One row per date, then the totals."""
     data = campaign.to_dict()
     table = Table(title=f"返岗季计划 campaign {campaign.start} .. {campaign.end}")
-    for label in (
-        "日期 date",
-        "旅客 people",
-        "包车 buses",
-        "乘车 on buses",
-        "其他方式 fallback",
-        "费用 cost CNY",
-        "满座率 fill",
+    # Room for the widest figure of each column, so figures never wrap or shorten on an 80-column terminal; the
+    # headers wrap at the space between the languages.
+    table.add_column("日期 date", no_wrap=True, min_width=10)
+    for label, width in (
+        ("旅客 people", 6),
+        ("包车 buses", 5),
+        ("乘车 on buses", 6),
+        ("其他方式 fallback", 8),
+        ("费用 cost CNY", 10),
+        ("满座率 fill", 6),
     ):
-        if label.startswith("日期"):
-            table.add_column(label, no_wrap=True, min_width=10)
-        else:
-            table.add_column(label, justify="right")
+        table.add_column(label, justify="right", min_width=width, max_width=width)
 
     def row(label: str, d: dict[str, Any]) -> list[str]:
         return [
