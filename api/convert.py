@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -19,9 +19,11 @@ from sqlmodel import Session, col, select
 from api import models as m
 from api.schemas import TravellerRef
 from scheduler import model as sm
+from scheduler.campaign import Campaign
 from scheduler.clock import format_clock, parse_clock
+from scheduler.messages import FALLBACK_CAUSES
 from scheduler.output import manifest_rows
-from scheduler.plan import Bus, Plan
+from scheduler.plan import FALLBACK_MODES, Bus, Fallback, Plan
 from scheduler.policy import PolicyRules, policy_from_dict
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,97 @@ def build_problem(session: Session, day: dt.date) -> tuple[sm.Problem, dict[str,
     return problem, versions, sum(kept.values())
 
 
+# Statuses of a traveller on a published bus or fallback who still holds the place.
+HOLDS_PLACE = (
+    m.TravellerStatus.planned,
+    m.TravellerStatus.boarded,
+    m.TravellerStatus.arrived,
+    m.TravellerStatus.went_elsewhere,
+)
+# How far before a campaign's first date published days are kept: their coaches may still be on the road.
+KEPT_DAYS_BEFORE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInput:
+    """What ``plan_campaign`` needs from the database: the scenario, its first date (``start``, earlier than asked
+    when a recently published date is kept), the published dates as plans, and the versions publishing checks."""
+
+    scenario: sm.Scenario
+    start: dt.date
+    kept: tuple[Plan, ...]
+    versions: dict[str, int]
+
+
+def build_campaign(session: Session, start: dt.date, end: dt.date) -> CampaignInput:
+    """The campaign's problem from the database: every registered (or overdue) traveller whose window meets
+    [start, end], and every published date from ``KEPT_DAYS_BEFORE`` days before ``start`` as a kept plan: its
+    published buses (ids "P<plan>-<bus>") with the riders still on them, and its fallback travellers."""
+    rules = load_rules(session)
+    townships = tuple(township_to_domain(t) for t in session.exec(select(m.Township).order_by(m.Township.id)))
+    factories = tuple(factory_to_domain(f) for f in session.exec(select(m.Factory).order_by(m.Factory.id)))
+    fleet = tuple(bus_type_to_domain(b) for b in session.exec(select(m.BusType).order_by(m.BusType.vehicle_type)))
+    waiting = session.exec(
+        select(m.Traveller)
+        .where(
+            col(m.Traveller.status).in_([m.TravellerStatus.registered, m.TravellerStatus.overdue]),
+            m.Traveller.earliest_date <= end,
+            m.Traveller.report_date >= start,
+        )
+        .order_by(m.Traveller.id)
+    ).all()
+    bus_rows = session.exec(
+        select(m.Bus)
+        .where(
+            m.Bus.status == "published",
+            m.Bus.date >= start - dt.timedelta(days=KEPT_DAYS_BEFORE),
+            m.Bus.date <= end,
+        )
+        .order_by(m.Bus.id)
+    ).all()
+    kept_dates = sorted({b.date for b in bus_rows})
+    placed = (
+        session.exec(
+            select(m.Traveller)
+            .where(col(m.Traveller.status).in_(HOLDS_PLACE), in_ids(m.Traveller.travel_date, kept_dates))
+            .order_by(m.Traveller.id)
+        ).all()
+        if kept_dates
+        else []
+    )
+    kept = tuple(_kept_plan(day, [b for b in bus_rows if b.date == day], placed) for day in kept_dates)
+    on_kept = {t for p in kept for t in plan_traveller_ids(p)}
+    travellers = (*waiting, *(t for t in placed if str(t.id) in on_kept))
+    scenario_travellers = tuple(traveller_to_domain(t) for t in travellers)
+    scenario = sm.Scenario(townships, factories, scenario_travellers, fleet, rules)
+    first = min([start, *kept_dates])
+    return CampaignInput(scenario, first, kept, {str(t.id): t.version for t in waiting})
+
+
+def _kept_plan(day: dt.date, buses: list[m.Bus], placed: list[m.Traveller]) -> Plan:
+    """A published date as a plan: its buses named by their public ids with only the riders still on them, and its
+    fallback travellers as they were published."""
+    kept_buses = []
+    for row in buses:
+        bus = replace(bus_to_domain(row), bus_id=row.id)
+        on = {str(t.id) for t in placed if t.bus_id == row.id}
+        stops = tuple(
+            replace(s, board=tuple(t for t in s.board if t in on), alight=tuple(t for t in s.alight if t in on))
+            for s in bus.stops
+        )
+        kept_buses.append(replace(bus, stops=stops))
+    fallback = tuple(
+        Fallback(str(t.id), t.mode or "unplaced", t.fallback_cause or "", t.fallback_params or {}, t.est_cost or 0.0)
+        for t in placed
+        # (a row published before reasons were data has no cause: it keeps its place, outside the plan)
+        if t.travel_date == day
+        and t.bus_id is None
+        and t.mode in FALLBACK_MODES
+        and t.fallback_cause in FALLBACK_CAUSES
+    )
+    return Plan(day, tuple(kept_buses), fallback, {})
+
+
 # --------------------------------------------------------------------------------------------- plans
 
 
@@ -149,16 +242,16 @@ class Seat:
 
 
 @dataclass(frozen=True, slots=True)
-class JobResult:
-    """What a finished planning job stores (``PlanJob.result``): the plan, each bus's seats, and the version of
-    every traveller planned, which publishing checks."""
+class DayResult:
+    """One date of a planning job: its plan and each bus's seats. ``kept``: the date was published before the job
+    (a campaign's re-planning); its buses are the published ones (ids "P<plan>-<bus>"), some with new riders."""
 
     plan: Plan
     seats: dict[str, tuple[Seat, ...]]
-    versions: dict[str, int]
+    kept: bool = False
 
     @classmethod
-    def of(cls, plan: Plan, problem: sm.Problem, versions: dict[str, int]) -> JobResult:
+    def of(cls, plan: Plan, problem: sm.Problem, kept: bool = False) -> DayResult:
         seats = {
             b.bus_id: tuple(
                 Seat(int(r["seat"]), r["traveller_id"], r["boards_at"], r["board_time"], r["alights_at"])
@@ -166,7 +259,7 @@ class JobResult:
             )
             for b in plan.buses
         }
-        return cls(plan, seats, versions)
+        return cls(plan, seats, kept)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,27 +277,74 @@ class JobResult:
                 ]
                 for bus_id, seats in self.seats.items()
             },
+            "kept": self.kept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DayResult:
+        plan = Plan.from_dict(data["plan"])
+        seats = {
+            bus_id: tuple(
+                Seat(int(r["seat"]), str(r["traveller_id"]), r["boards_at"], r["board_time"], r["alights_at"])
+                for r in rows
+            )
+            for bus_id, rows in data["seats"].items()
+        }
+        return cls(plan, seats, bool(data.get("kept", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What a finished planning job stores (``PlanJob.result``): each date's plan and seats, the version of every
+    traveller planned, which publishing checks, and for a campaign its coaches, overdue travellers and totals
+    (campaign.json without its days)."""
+
+    days: dict[dt.date, DayResult]
+    versions: dict[str, int]
+    campaign: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, plan: Plan, problem: sm.Problem, versions: dict[str, int]) -> JobResult:
+        return cls({plan.date: DayResult.of(plan, problem)}, versions)
+
+    @classmethod
+    def of_campaign(cls, campaign: Campaign, versions: dict[str, int]) -> JobResult:
+        days = {d.plan.date: DayResult.of(d.plan, d.problem, d.kept) for d in campaign.days}
+        summary = {k: v for k, v in campaign.to_dict().items() if k != "days"}
+        return cls(days, versions, summary)
+
+    def plan_of(self, day: dt.date | None = None) -> Plan | None:
+        """The plan of ``day`` (default: the first date), or None when the job did not plan that date."""
+        found = self.days.get(day if day is not None else min(self.days))
+        return found.plan if found else None
+
+    def overdue(self) -> list[dict[str, Any]]:
+        return list((self.campaign or {}).get("overdue", []))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "days": {d.isoformat(): r.to_dict() for d, r in sorted(self.days.items())},
             "versions": self.versions,
+            "campaign": self.campaign,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobResult:
-        """Raises ValueError when ``data`` is not this shape (e.g. a plan stored by an earlier version)."""
+        """Raises ValueError when ``data`` is not this shape (e.g. a plan stored by an earlier version). A result
+        stored before campaigns (one date's "plan" and "seats" at the top) reads as a job of that date."""
         try:
-            plan = Plan.from_dict(data["plan"])
-            seats = {
-                bus_id: tuple(
-                    Seat(int(r["seat"]), str(r["traveller_id"]), r["boards_at"], r["board_time"], r["alights_at"])
-                    for r in rows
-                )
-                for bus_id, rows in data["seats"].items()
-            }
+            if "days" not in data:
+                day = DayResult.from_dict(data)
+                return cls({day.plan.date: day}, {str(k): int(v) for k, v in data["versions"].items()})
+            days = {dt.date.fromisoformat(d): DayResult.from_dict(r) for d, r in data["days"].items()}
+            if not days:
+                raise ValueError("Expected a planning result with at least one date.")
             versions = {str(k): int(v) for k, v in data["versions"].items()}
         except KeyError as err:
             raise ValueError(f"Expected a planning result with field {err.args[0]!r}.") from None
         except (TypeError, AttributeError) as err:
             raise ValueError(f"Expected a planning result: {err}.") from None
-        return cls(plan, seats, versions)
+        return cls(days, versions, data.get("campaign"))
 
 
 def job_result(job: m.PlanJob) -> JobResult | None:

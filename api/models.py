@@ -9,7 +9,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from pydantic import computed_field
+from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -43,6 +43,9 @@ class TravellerStatus(StrEnum):
     arrived = "arrived"  # confirmed at the factory gate
     went_elsewhere = "went_elsewhere"  # travelled but did not arrive at the registered factory
     cancelled = "cancelled"
+    # No date left to reach the gate by the report date (a published campaign plan says why: fallback_cause).
+    # A corrected registration (a later report date) is registered again.
+    overdue = "overdue"
 
 
 class JobStatus(StrEnum):
@@ -308,7 +311,9 @@ def fallback_message(cause: str | None, params: dict[str, Any] | None) -> Messag
 class PlanJob(SQLModel, table=True):
     __tablename__ = "plans"
     id: int | None = Field(default=None, primary_key=True)
-    date: dt.date = Field(index=True)
+    date: dt.date = Field(index=True)  # the date planned, or a campaign's first date
+    end_date: dt.date | None = None  # a campaign's last date; None: one date
+    open_from: dt.date | None = None  # a campaign's first date open to new departures (today, at the latest)
     time_limit: float
     status: str = Field(default=JobStatus.queued, max_length=20)
     progress: float = 0.0
@@ -317,8 +322,10 @@ class PlanJob(SQLModel, table=True):
     message_zh: str = Field(default="", max_length=500)
     error: str | None = Field(default=None, sa_column=Column(Text))
     error_zh: str | None = Field(default=None, sa_column=Column(Text))
-    # api.convert.JobResult: {"plan": plan.json, "seats": {bus_id: seat rows}, "versions": {traveller id: version}}
+    # api.convert.JobResult: {"days": {date: {"plan": plan.json, "seats": {bus_id: seat rows}, "kept": bool}},
+    # "versions": {traveller id: version}, "campaign": campaign.json's coaches, overdue and totals, or null}
     result: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    published_dates: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))
     kept_buses: int = 0
     worker_pid: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -327,14 +334,53 @@ class PlanJob(SQLModel, table=True):
     published_at: dt.datetime | None = None
 
 
-class PlanCreate(SQLModel):
-    date: dt.date
+MAX_CAMPAIGN_DAYS = 62
+
+
+class PlanCreate(BaseModel):
+    """One date (``date``) or a campaign (``from`` .. ``to``, at most ``MAX_CAMPAIGN_DAYS`` dates)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    date: dt.date | None = Field(default=None, ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
+    start: dt.date | None = Field(default=None, alias="from", ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
+    end: dt.date | None = Field(default=None, alias="to", ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
     time_limit: float = Field(default=30.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _one_date_or_a_range(self) -> PlanCreate:
+        if self.date is not None:
+            if self.start is not None or self.end is not None:
+                raise ValueError("give either date or from and to, not both / 请只填写 date，或只填写 from 和 to")
+            return self
+        if self.start is None or self.end is None:
+            raise ValueError("give date, or from and to / 请填写计划日期 date，或起止日期 from 和 to")
+        if self.end < self.start:
+            raise ValueError(f"to ({self.end}) is before from ({self.start}) / 结束日期早于开始日期")
+        if (self.end - self.start).days + 1 > MAX_CAMPAIGN_DAYS:
+            raise ValueError(
+                f"a campaign plans at most {MAX_CAMPAIGN_DAYS} dates / 一次最多规划 {MAX_CAMPAIGN_DAYS} 天"
+            )
+        return self
+
+
+class PlanPublish(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dates: list[dt.date] | None = Field(default=None, max_length=MAX_CAMPAIGN_DAYS, description="default: all")
+
+
+class PlanDay(SQLModel):
+    date: dt.date
+    published: bool
+    kept: bool = Field(description="a date published before this plan: its buses stay, free seats may be taken")
+    totals: dict[str, Any]
+    plan: PlanDocument
 
 
 class PlanPublic(SQLModel):
     id: int
     date: dt.date
+    end_date: dt.date | None
+    open_from: dt.date | None
     time_limit: float
     status: str
     progress: float
@@ -347,8 +393,14 @@ class PlanPublic(SQLModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     published_at: dt.datetime | None
+    published_dates: list[str] | None
     plan: PlanDocument | None = Field(
-        default=None, description="when done: the plan as in plan.json; traveller ids are the service's ids"
+        default=None,
+        description="when done: the (first) date's plan as in plan.json; traveller ids are the service's ids",
+    )
+    days: list[PlanDay] = Field(default_factory=list, description="when done: every date's plan")
+    campaign: dict[str, Any] | None = Field(
+        default=None, description="a campaign's coaches, overdue travellers and totals, as in campaign.json"
     )
     traveller_refs: TravellerRefs = Field(
         default_factory=dict, description="every traveller id of the plan -> the township's own reference"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,12 @@ class Settings(BaseSettings):
     # A TrueType/OpenType (.ttf/.ttc/.otf) font with Chinese glyphs for the PDF manifests; empty: look in the
     # Debian font folders (fonts-wqy-microhei, installed by .ci/install-browser).
     pdf_font: str = ""
+    # The date the service takes as today, for a drill or a test (YYYY-MM-DD); empty: today in Beijing. A campaign
+    # plan sends nobody new on a date before it.
+    today: dt.date | None = None
+
+    def today_here(self) -> dt.date:
+        return self.today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 @lru_cache

@@ -106,7 +106,7 @@ class Campaign:
 
     def to_dict(self) -> dict[str, Any]:
         """campaign.json."""
-        days = [{"date": d.plan.date.isoformat(), **_money(d.plan)} for d in self.days]
+        days = [{"date": d.plan.date.isoformat(), **day_summary(d.plan)} for d in self.days]
         totals: dict[str, Any] = {k: sum(day[k] for day in days) for k in _MONEY_KEYS}
         for k in _COST_KEYS:
             totals[k] = round(totals[k], 2)
@@ -150,7 +150,8 @@ _COST_KEYS = ("charter_cost", "reimbursement_cost", "ticket_cost", "subsidy_cost
 _MONEY_KEYS = ("travellers", "buses", "on_buses", *_COST_KEYS)
 
 
-def _money(plan: Plan) -> dict[str, Any]:
+def day_summary(plan: Plan) -> dict[str, Any]:
+    """A date's line of campaign.json's days (without the date)."""
     t = plan.totals
     return {
         "travellers": t.travellers,
@@ -207,7 +208,7 @@ def plan_campaign(
     timetable = Timetable(whole, travel)
     kept_plans = {p.date: _without_cancelled(p, replace(whole, date=p.date), travel) for p in kept}
     placed = {t for p in kept_plans.values() for t in _traveller_ids(p)}
-    bookings, overdue = _bookings(
+    bookings, overdue = campaign_bookings(
         timetable, [t for t in travellers if t.traveller_id not in placed], start, end,
         destination_areas(whole, travel),
     )  # fmt: skip
@@ -269,7 +270,7 @@ def plan_campaign(
             days.append(Day(problem, plan, kept=True))
             continue
         riders = tuple(by_id[t] for t in sorted(leaving.get(day, ())))
-        fleet = _free_fleet(scenario.fleet, [*trips, *kept_trips], day, scenario.rules.depart_from_s, horizon)
+        fleet = free_fleet(scenario.fleet, [*trips, *kept_trips], day, scenario.rules.depart_from_s, horizon)
         problem = Problem(day, scenario.townships, scenario.factories, riders, fleet, scenario.rules)
         budget_s = max(0.0, params.time_limit_s - (time.monotonic() - started) - 0.5)
         limit_s = max(1.0, budget_s * len(riders) / left) if left else 1.0
@@ -419,7 +420,7 @@ def _with_booking(
     return None if check_bus(timetable, grown, area_of) else grown
 
 
-def _bookings(
+def campaign_bookings(
     timetable: Timetable, travellers: Sequence[Traveller], start: dt.date, end: dt.date, area_of: dict[str, str]
 ) -> tuple[list[Booking], list[Overdue]]:
     """Registered groups (one booking each: a group leaves on one date) and people alone, with their dates."""
@@ -511,7 +512,7 @@ def _market(
     )
 
 
-def _free_fleet(
+def free_fleet(
     fleet: Sequence[BusType], trips: Sequence[Trip], day: dt.date, depart_from_s: int, horizon: dt.timedelta
 ) -> tuple[BusType, ...]:
     """The fleet of ``day``: each type's coaches under contract that date, less one for each trip on the road

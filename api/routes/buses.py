@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import Field, Session, SQLModel, select
 
 from api import models as m
-from api.convert import bus_document, bus_to_domain
+from api.convert import HOLDS_PLACE, bus_document, bus_to_domain
 from api.deps import Caller, CallerDep, DispatcherDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.scope import traveller_filters
@@ -44,7 +44,7 @@ def _public(bus: m.Bus, riders: list[m.Traveller]) -> m.BusPublic:
         vehicle_type=bus.vehicle_type,
         seats=bus.seats,
         status=bus.status,
-        load=len(riders),
+        load=sum(1 for t in riders if t.status in HOLDS_PLACE),  # a cancelled seat is free
         bus=_document(bus),
         traveller_refs={str(t.id): TravellerRef(township_id=t.township_id, ref=t.ref) for t in riders},
     )

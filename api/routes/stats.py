@@ -21,7 +21,7 @@ DEPARTED = {"boarded", "arrived", "went_elsewhere"}
 
 
 def _empty() -> dict[str, int]:
-    return {"registered": 0, "planned": 0, "departed": 0, "arrived": 0, "no_show": 0, "cancelled": 0}
+    return {"registered": 0, "planned": 0, "departed": 0, "arrived": 0, "no_show": 0, "cancelled": 0, "overdue": 0}
 
 
 def _finish(counts: dict[str, int]) -> dict[str, Any]:
@@ -31,7 +31,8 @@ def _finish(counts: dict[str, int]) -> dict[str, Any]:
 
 @router.get("/stats")
 def stats(session: SessionDep, caller: CallerDep, date: dt.date | None = None) -> dict[str, Any]:
-    """Counts by township and by factory: registered (not cancelled), planned, departed, arrived, no-show.
+    """Counts by township and by factory: registered (not cancelled), planned, departed, arrived, no-show, and
+    overdue apart (registered, but no date left to reach the factory by the report date; counted in registered).
     ``rate`` is arrived / registered (return-to-work rate for townships, arrival rate for factories).
     ``by_date`` groups by the planned travel date. A township or factory sees only its own rows."""
     query = (
@@ -62,6 +63,7 @@ def stats(session: SessionDep, caller: CallerDep, date: dt.date | None = None) -
             bucket["planned"] += n if status in PLANNED else 0
             bucket["departed"] += n if status in DEPARTED else 0
             bucket["arrived"] += n if status == "arrived" else 0
+            bucket["overdue"] += n if status == "overdue" else 0
             bucket["no_show"] += int(no_shows or 0)
     return {
         "overall": _finish(overall),

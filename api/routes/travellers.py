@@ -73,11 +73,12 @@ def read_traveller(traveller_id: int, session: SessionDep, caller: CallerDep) ->
 def update_traveller(
     traveller_id: int, body: m.TravellerUpdate, session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> Any:
-    """Change a registration that is not yet on a published plan (checked like a spreadsheet row)."""
+    """Change a registration that is not yet on a published plan (checked like a spreadsheet row). An overdue
+    traveller changed (e.g. given a later report date) is registered again, for the next plan."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "factories cannot change registrations", "企业不能修改旅客登记")
     row = get_traveller(session, caller, traveller_id, lock=True)
-    if row.status != m.TravellerStatus.registered:
+    if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.overdue):
         raise conflict(
             f"the traveller is {row.status}; only a registration not yet planned can be changed "
             "(ask the dispatcher to release the bus first)",
@@ -89,6 +90,8 @@ def update_traveller(
     row.name, row.phone, row.factory_id = checked.name, checked.phone, checked.factory_id
     row.earliest_date, row.report_date = checked.earliest_date, checked.report_date
     row.group_id, row.registered_poor = checked.group_id, checked.registered_poor
+    if row.status == m.TravellerStatus.overdue:
+        row.status, row.fallback_cause, row.fallback_params = m.TravellerStatus.registered, None, None
     row.version += 1
     row.updated_at = m.utcnow()
     session.add(row)
@@ -104,7 +107,7 @@ def cancel_traveller(traveller_id: int, body: m.TravellerCancel, session: Sessio
     row = get_traveller(session, caller, traveller_id, lock=True)
     if row.status == m.TravellerStatus.cancelled:
         return row
-    if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.planned):
+    if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.planned, m.TravellerStatus.overdue):
         raise conflict(
             f"the traveller is {row.status} and can no longer be cancelled", f"旅客状态为 {row.status}，已不能取消"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlmodel import Session, select
@@ -15,9 +16,10 @@ def _point(lon: float, lat: float, properties: dict[str, Any]) -> dict[str, Any]
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
 
 
-def county_geojson(session: Session, job: m.PlanJob | None = None) -> dict[str, Any]:
+def county_geojson(session: Session, job: m.PlanJob | None = None, day: dt.date | None = None) -> dict[str, Any]:
     """A FeatureCollection (WGS-84, [lon, lat]): every township and factory as a point (``kind``), and for
-    ``job`` (a finished or published plan) one LineString per bus through its stops in order."""
+    ``job`` (a finished or published plan) one LineString per bus of ``day`` (default: its first date) through
+    its stops in order."""
     places: dict[str, tuple[float, float]] = {}
     features: list[dict[str, Any]] = []
     for t in session.exec(select(m.Township).order_by(m.Township.id)).all():
@@ -30,8 +32,9 @@ def county_geojson(session: Session, job: m.PlanJob | None = None) -> dict[str, 
         places[p.point_id] = (p.lon, p.lat)
         features.append(_point(p.lon, p.lat, {"kind": "assembly_point", "id": p.point_id, "name": p.name}))
     result = job_result(job) if job is not None else None
-    if job is not None and result is not None:
-        for n, bus in enumerate(result.plan.buses):
+    found = None if result is None else result.days.get(day if day is not None else min(result.days))
+    if job is not None and found is not None:
+        for n, bus in enumerate(found.plan.buses):
             line = [list(places[s.place_id]) for s in bus.stops if s.place_id in places]
             if len(line) < 2:
                 continue
@@ -43,7 +46,7 @@ def county_geojson(session: Session, job: m.PlanJob | None = None) -> dict[str, 
                         "kind": "bus",
                         "index": n,
                         "bus_id": bus.bus_id,
-                        "public_id": bus_public_id(job.id or 0, bus.bus_id),
+                        "public_id": bus.bus_id if found.kept else bus_public_id(job.id or 0, bus.bus_id),
                         "vehicle_type": bus.vehicle_type,
                         "seats": bus.seats,
                         "load": bus.load,

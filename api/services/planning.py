@@ -114,10 +114,12 @@ def fail_unfinished_jobs(engine: Engine) -> int:
 
 
 def run_job(url: str, schema: str | None, job_id: int) -> None:
-    """Entry point of the worker process: build the day's problem, solve it, store the result. The process
-    leads a process group of its own, so that the runner can stop it with the solver processes it forks."""
+    """Entry point of the worker process: build the day's (or the campaign's) problem, solve it, store the result.
+    The process leads a process group of its own, so that the runner can stop it with the solver processes it
+    forks."""
     os.setpgrp()
-    from api.convert import JobResult, build_problem
+    from api.convert import JobResult, build_campaign, build_problem
+    from scheduler.campaign import CampaignParams, plan_campaign
     from scheduler.messages import Message
     from scheduler.solve import SolveParams, solve
 
@@ -132,10 +134,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             job.started_at = m.utcnow()
             job.worker_pid = os.getpid()
             job.message, job.message_zh = "loading registrations", "正在读取登记信息"
-            day, time_limit = job.date, job.time_limit
-        with Session(engine) as session:
-            problem, versions, kept = build_problem(session, day)
-            session.rollback()
+            day, end, open_from, time_limit = job.date, job.end_date, job.open_from, job.time_limit
         last = 0.0
 
         def on_progress(share: float, message: Message) -> None:
@@ -155,10 +154,32 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
                     )
                 )
 
-        plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
-        result = JobResult.of(plan, problem, versions)
-        done = Message("done", {"buses": plan.totals.buses, "on_buses": plan.totals.on_buses})
-        fallback = len(plan.fallback)
+        if end is None:
+            with Session(engine) as session:
+                problem, versions, kept = build_problem(session, day)
+                session.rollback()
+            plan = solve(problem, SolveParams(time_limit_s=time_limit), on_progress=on_progress)
+            result = JobResult.of(plan, problem, versions)
+            done = Message("done", {"buses": plan.totals.buses, "on_buses": plan.totals.on_buses})
+            fallback = len(plan.fallback)
+        else:
+            with Session(engine) as session:
+                given = build_campaign(session, day, end)
+                session.rollback()
+            campaign = plan_campaign(
+                given.scenario,
+                given.start,
+                end,
+                CampaignParams(time_limit_s=time_limit),
+                on_progress=on_progress,
+                kept=given.kept,
+                open_from=open_from,
+            )
+            result = JobResult.of_campaign(campaign, given.versions)
+            kept = sum(len(p.buses) for p in given.kept)
+            totals = campaign.to_dict()["totals"]
+            done = Message("done", {"buses": totals["buses"], "on_buses": totals["on_buses"]})
+            fallback = totals["travellers"] - totals["on_buses"]
         with session_scope(engine) as session:
             session.execute(
                 update(m.PlanJob)

@@ -176,27 +176,43 @@ function dispatcherPage() {
     const timeLimit = Number(document.getElementById("time-limit").value) || 10;
     const r = await postJSON("/app/api/plans", { date: start.dataset.date, time_limit: timeLimit });
     if (!r.ok) { progress.textContent = message(r.data); start.disabled = false; return; }
-    const id = r.data.id;
+    follow(r.data.id, start);
+  });
+  // Show a planning job's progress until it ends, then open it.
+  const follow = (id, button) => {
     const poll = async () => {
       const s = await send(`/app/api/plans/${id}`);
       const job = s.data;
       progress.textContent = tr(`计划 ${id}：${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message_zh || job.message || ""}`,
                                 `plan ${id}: ${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`);
       if (job.status === "queued" || job.status === "running") { setTimeout(poll, 500); return; }
-      if (job.status === "failed") { progress.textContent += " " + tr(job.error_zh || job.error || "", job.error || ""); start.disabled = false; return; }
+      if (job.status === "failed") { progress.textContent += " " + tr(job.error_zh || job.error || "", job.error || ""); button.disabled = false; return; }
       location.href = `/app/dispatcher?plan=${id}`;
     };
     poll();
+  };
+  const campaign = document.getElementById("campaign-form");
+  campaign.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("start-campaign");
+    button.disabled = true;
+    const timeLimit = Number(document.getElementById("campaign-time-limit").value) || 120;
+    const body = { from: document.getElementById("campaign-from").value, to: document.getElementById("campaign-to").value,
+                   time_limit: timeLimit };
+    const r = await postJSON("/app/api/plans", body);
+    if (!r.ok) { progress.textContent = message(r.data); button.disabled = false; return; }
+    follow(r.data.id, button);
   });
   const publish = document.getElementById("publish");
   if (publish) publish.addEventListener("click", async () => {
     publish.disabled = true;
-    const r = await send(`/app/api/plans/${publish.dataset.planId}/publish`, { method: "POST" });
+    const dates = publish.dataset.date ? { dates: [publish.dataset.date] } : {};
+    const r = await postJSON(`/app/api/plans/${publish.dataset.planId}/publish`, dates);
     const out = document.getElementById("publish-result");
     if (r.ok) {
       out.className = "result ok";
-      out.textContent = tr(`已发布：${r.data.buses} 辆车，${r.data.travellers_planned} 人已安排。`,
-                           `Published: ${r.data.buses} buses, ${r.data.travellers_planned} travellers planned.`);
+      out.textContent = tr(`已发布：${r.data.buses} 辆车，${r.data.travellers_planned} 人已安排，${r.data.overdue} 人逾期。`,
+                           `Published: ${r.data.buses} buses, ${r.data.travellers_planned} travellers planned, ${r.data.overdue} overdue.`);
       setTimeout(() => location.reload(), 800);
     } else { out.className = "result bad"; out.textContent = message(r.data); publish.disabled = false; }
   });

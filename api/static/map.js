@@ -15,7 +15,7 @@
     tiles.on("tileerror", () => { failed++; if (!loaded && failed >= 4) { map.removeLayer(tiles); el.classList.add("no-tiles"); } });
     tiles.addTo(map);
   }
-  const response = await fetch(`/app/api/geojson?plan_id=${el.dataset.planId}`, { credentials: "same-origin" });
+  const response = await fetch(`/app/api/geojson?plan_id=${el.dataset.planId}&date=${el.dataset.date}`, { credentials: "same-origin" });
   const data = await response.json();
   // Name every place only on a small map; on a county's map names show on hover.
   const few = data.features.filter((f) => f.properties.kind !== "bus").length <= 30;

@@ -40,6 +40,8 @@ def status_label(t: m.Traveller, lang: str) -> str:
         return tr("已到岗", "arrived")
     if t.status == m.TravellerStatus.went_elsewhere:
         return tr("未到本厂（去了别处）", "went elsewhere")
+    if t.status == m.TravellerStatus.overdue:
+        return tr("逾期：报到日前已无可安排的日期", "overdue: no date left to reach the factory by the report date")
     if t.status == m.TravellerStatus.cancelled:
         return tr(f"已取消：{t.cancel_reason or ''}", f"cancelled: {t.cancel_reason or ''}")
     return t.status

@@ -16,13 +16,14 @@ from fastapi import APIRouter, FastAPI, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from api import models as m
 from api.convert import (
     HOME_SETTINGS,
     bus_to_domain,
+    in_ids,
     job_result,
     missing_home_settings,
     policy_data,
@@ -52,6 +53,7 @@ from api.web.auth import (
     caller_for_token,
 )
 from api.web.i18n import LANGS, MODES, status_label, translator
+from scheduler.campaign import day_summary
 from scheduler.clock import format_for_people
 from scheduler.validation import InvalidScenario
 
@@ -269,17 +271,21 @@ def _reason(message: Any, lang: str) -> str:
     return message.en if lang == "en" else message.zh
 
 
-def _plan_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | None:
+def _plan_view(session: Session, job: m.PlanJob, lang: str, day: dt.date | None) -> dict[str, Any] | None:
+    """One date of a finished plan (default: its first date)."""
     result = job_result(job)
     if result is None:
         return None
-    plan = result.plan
-    published = job.status == m.JobStatus.published
+    day = day if day in result.days else min(result.days)
+    found = result.days[day]
+    plan = found.plan
+    published = job.status == m.JobStatus.published or day.isoformat() in (job.published_dates or [])
     buses = [
         {
             "bus_id": b.bus_id,
-            "public_id": bus_public_id(job.id or 0, b.bus_id) if published else None,
+            "public_id": (b.bus_id if found.kept else bus_public_id(job.id or 0, b.bus_id)) if published else None,
             "vehicle_type": b.vehicle_type,
+            "coach_id": b.coach_id,
             "load": b.load,
             "seats": b.seats,
             "area": b.area,
@@ -301,6 +307,8 @@ def _plan_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | 
     ]
     return {
         "date": plan.date,
+        "campaign": job.end_date is not None,
+        "kept": found.kept,
         "buses": buses,
         "fallback": [
             {**r, "reason": r["reason"] if lang == "en" else r["reason_zh"]} for r in fallback_rows(session, plan)
@@ -310,6 +318,70 @@ def _plan_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | 
         "published": published,
         "violations": plan.stats.get("violations"),
     }
+
+
+def _campaign_view(session: Session, job: m.PlanJob, lang: str) -> dict[str, Any] | None:
+    """A campaign plan as a calendar: one row per date, with the coaches on the road that day; and its overdue."""
+    result = job_result(job)
+    if result is None or result.campaign is None:
+        return None
+    on_road: dict[str, set[str]] = {}
+    for coach in result.campaign.get("coaches", []):
+        for trip in coach["trips"]:
+            first, last = dt.date.fromisoformat(trip["leaves"][:10]), dt.date.fromisoformat(trip["back"][:10])
+            for k in range((last - first).days + 1):
+                on_road.setdefault((first + dt.timedelta(days=k)).isoformat(), set()).add(coach["coach_id"])
+    published = set(job.published_dates or [])
+    rows = []
+    for day, found in sorted(result.days.items()):
+        line = day_summary(found.plan)
+        rows.append(
+            {
+                **line,
+                "date": day,
+                "fallback": line["travellers"] - line["on_buses"],
+                "published": job.status == m.JobStatus.published or day.isoformat() in published,
+                "kept": found.kept,
+                "coaches_out": len(on_road.get(day.isoformat(), ())),
+                "violations": found.plan.stats.get("violations"),
+            }
+        )
+    overdue = result.overdue()
+    ids = [int(o["traveller_id"]) for o in overdue]
+    names = dict(session.exec(select(m.Traveller.id, m.Traveller.name).where(in_ids(m.Traveller.id, ids))).all())
+    return {
+        "rows": rows,
+        "totals": result.campaign.get("totals", {}),
+        "overdue": [
+            {
+                "traveller_id": o["traveller_id"],
+                "name": names.get(int(o["traveller_id"]), ""),
+                "reason": o["reason"] if lang == "en" else o["reason_zh"],
+            }
+            for o in overdue
+        ],
+        "unpublished": [r["date"].isoformat() for r in rows if not r["published"]],
+    }
+
+
+def _overdue_now(session: Session, lang: str) -> list[dict[str, Any]]:
+    """Travellers a published campaign plan found overdue, with the reason."""
+    rows = session.exec(
+        select(m.Traveller).where(m.Traveller.status == m.TravellerStatus.overdue).order_by(m.Traveller.id)
+    ).all()
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
+    return [
+        {
+            "ref": t.ref,
+            "name": t.name,
+            "township": towns.get(t.township_id, t.township_id),
+            "factory": factories.get(t.factory_id, t.factory_id),
+            "dates": f"{t.earliest_date:%m-%d} ~ {t.report_date:%m-%d}",
+            "reason": _reason(m.fallback_message(t.fallback_cause, t.fallback_params), lang),
+        }
+        for t in rows
+    ]
 
 
 @router.get("/dispatcher", response_class=HTMLResponse)
@@ -323,10 +395,16 @@ def dispatcher_page(
 ) -> Response:
     job = session.get(m.PlanJob, plan) if plan else None
     day = date or (job.date if job else None) or _default_date(session)
-    jobs = session.exec(select(m.PlanJob).where(m.PlanJob.date == day).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
+    covering = or_(m.PlanJob.date == day, and_(m.PlanJob.date <= day, m.PlanJob.end_date >= day))  # type: ignore[operator]
+    jobs = session.exec(select(m.PlanJob).where(covering).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
     if job is None:
         job = next((j for j in jobs if j.status in (m.JobStatus.done, m.JobStatus.published)), None)
+    lang = lang_of(request)
+    campaign = _campaign_view(session, job, lang) if job is not None and job.end_date is not None else None
+    # A campaign opens on its calendar; a date of it opens from there.
+    show_day = job is not None and (campaign is None or date is not None)
     missing = missing_home_settings(policy_data(session))
+    opens = max(settings.today_here(), first_waiting_date(session) or settings.today_here())
     return render(
         request,
         "dispatcher.html",
@@ -336,11 +414,22 @@ def dispatcher_page(
         demand=demand_for(session, day),
         jobs=jobs,
         job=job,
-        view=_plan_view(session, job, lang_of(request)) if job else None,
+        campaign=campaign,
+        overdue=_overdue_now(session, lang),
+        campaign_from=opens,
+        campaign_to=opens + dt.timedelta(days=20),
+        view=_plan_view(session, job, lang, date) if job is not None and show_day else None,
         missing=[(name, *HOME_SETTINGS[name]) for name in missing],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
     )
+
+
+def first_waiting_date(session: Session) -> dt.date | None:
+    """The first date anybody still waiting may leave."""
+    return session.exec(
+        select(func.min(m.Traveller.earliest_date)).where(m.Traveller.status == m.TravellerStatus.registered)
+    ).first()
 
 
 @router.post("/api/plans", status_code=202)
@@ -357,14 +446,18 @@ def plan_status(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> d
 
 
 @router.post("/api/plans/{plan_id}/publish")
-def publish_plan(plan_id: int, session: SessionDep, caller: DispatcherPage) -> dict[str, Any]:
-    return plans.publish_plan(plan_id, session, caller)
+def publish_plan(
+    plan_id: int, session: SessionDep, caller: DispatcherPage, body: m.PlanPublish | None = None
+) -> dict[str, Any]:
+    return plans.publish_plan(plan_id, session, caller, body)
 
 
 @router.get("/api/geojson")
-def geojson(session: SessionDep, _caller: DispatcherPage, plan_id: int | None = None) -> dict[str, Any]:
+def geojson(
+    session: SessionDep, _caller: DispatcherPage, plan_id: int | None = None, date: dt.date | None = None
+) -> dict[str, Any]:
     job = session.get(m.PlanJob, plan_id) if plan_id else None
-    return county_geojson(session, job)
+    return county_geojson(session, job, date)
 
 
 # --------------------------------------------------------------------------------------------- manifests
@@ -389,18 +482,21 @@ def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, se
     return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf")
 
 
-def _finished_plan(session: Session, plan_id: int) -> Any:
+def _finished_plan(session: Session, plan_id: int, day: dt.date | None) -> Any:
     job = session.get(m.PlanJob, plan_id)
     result = job_result(job) if job is not None else None
-    if result is None:
+    plan = result.plan_of(day) if result is not None else None
+    if plan is None:
         raise not_found(f"finished plan {plan_id}", f"已完成的计划 {plan_id}")
-    return result.plan
+    return plan
 
 
 @router.get("/plans/{plan_id}/fallback.csv")
-def plan_fallback_csv(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> Response:
-    """The plan's fallback list for Excel, with the Chinese reasons."""
-    rows = fallback_rows(session, _finished_plan(session, plan_id))
+def plan_fallback_csv(
+    plan_id: int, session: SessionDep, _caller: DispatcherPage, date: dt.date | None = None
+) -> Response:
+    """The plan's fallback list (of ``date``, default its first) for Excel, with the Chinese reasons."""
+    rows = fallback_rows(session, _finished_plan(session, plan_id, date))
     return Response(
         table_csv(rows, FALLBACK_COLUMNS),
         media_type="text/csv; charset=utf-8",
@@ -409,8 +505,10 @@ def plan_fallback_csv(plan_id: int, session: SessionDep, _caller: DispatcherPage
 
 
 @router.get("/plans/{plan_id}/fallback.pdf")
-def plan_fallback_pdf(plan_id: int, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep) -> Response:
-    plan = _finished_plan(session, plan_id)
+def plan_fallback_pdf(
+    plan_id: int, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep, date: dt.date | None = None
+) -> Response:
+    plan = _finished_plan(session, plan_id, date)
     return Response(
         fallback_pdf(plan_id, plan, fallback_rows(session, plan), find_font(settings.pdf_font)),
         media_type="application/pdf",

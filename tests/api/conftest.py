@@ -7,15 +7,17 @@
 - ``api``: an ``Api`` around a running app (lifespan, migrations) seeded with
   tests/data/scenario_small (policy: the fixture county's home settings, charter threshold 2, no pricing of
   alternatives, so small groups get buses), with tokens for the dispatcher, every township and every factory.
+- ``api_on_day``: the seeded app whose today is a given date (the default today is ``TODAY``).
 - ``empty_api``: the same app on an empty database (migrated, nothing loaded), with a dispatcher token only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,8 @@ HOME = {
 }
 SMALL_POLICY = {**HOME, "charter_min_group": 2, "price_alternatives": False}
 TOWNSHIPS = ("360731100", "360731101", "360731102")
+# The service's today: the eve of the small county's season, so that a campaign plan may use every date of it.
+TODAY = dt.date(2026, 2, 17)
 FACTORIES = ("dg-changan", "dg-humen", "ks-yushan")
 
 
@@ -143,9 +147,13 @@ def wait_for_job(api: Api, job_id: int, timeout_s: float = 90) -> dict[str, Any]
     raise AssertionError(f"planning job {job_id} did not finish in {timeout_s} s")
 
 
-def _running_api(database: Database, seeded: bool) -> Iterator[Api]:
+def _running_api(database: Database, seeded: bool, today: dt.date = TODAY) -> Iterator[Api]:
     settings = Settings(
-        database_url=database.url, database_schema=database.schema, campaign="2026", planning_processes=2
+        database_url=database.url,
+        database_schema=database.schema,
+        campaign="2026",
+        planning_processes=2,
+        today=today,
     )
     app = create_app(settings)
     with TestClient(app) as client:
@@ -166,6 +174,20 @@ def _running_api(database: Database, seeded: bool) -> Iterator[Api]:
 @pytest.fixture
 def api(database: Database) -> Iterator[Api]:
     yield from _running_api(database, seeded=True)
+
+
+@pytest.fixture
+def api_on_day(database: Database) -> Iterator[Callable[[dt.date], Api]]:
+    """The seeded service as it would be on a later date: ``api_on_day(date)`` (one per test)."""
+    running: list[Iterator[Api]] = []
+
+    def start(today: dt.date) -> Api:
+        running.append(_running_api(database, seeded=True, today=today))
+        return next(running[-1])
+
+    yield start
+    for it in running:
+        next(it, None)
 
 
 @pytest.fixture

@@ -64,12 +64,14 @@ def _set_violations(api: Api, job_id: int, violations: int | None) -> None:
     with session_scope(engine) as session:
         job = session.get(m.PlanJob, job_id)
         result = dict(job.result)
-        stats = dict(result["plan"]["stats"])
+        (day,) = result["days"]
+        stored = result["days"][day]
+        stats = dict(stored["plan"]["stats"])
         if violations is None:
             stats.pop("violations")
         else:
             stats["violations"] = violations
-        result["plan"] = {**result["plan"], "stats": stats}
+        result["days"] = {day: {**stored, "plan": {**stored["plan"], "stats": stats}}}
         job.result = result
         session.add(job)
     engine.dispose()
