@@ -37,7 +37,8 @@ def run(method: str, scenario_dir: Path, start: dt.date, end: dt.date, time_limi
         elif method == "manual":
             campaign = run_manual(scenario, start, end)
         elif method in ("campaign", "day_by_day"):
-            params = CampaignParams(time_limit_s=time_limit_s, choose_dates=method == "campaign")
+            chosen = method == "campaign"
+            params = CampaignParams(time_limit_s=time_limit_s, choose_dates=chosen, late_seating=chosen)
             campaign = plan_campaign(scenario, start, end, params)
         else:
             raise SystemExit(f"Unknown method {method!r}.")

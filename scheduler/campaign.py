@@ -15,6 +15,7 @@ The pipeline:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -41,6 +42,9 @@ LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 # What a pooled coach's each stop past one pickup and one gate adds to its direct price, for choosing dates: the
 # county's townships and an area's gates lie tens of km apart on a trip of many hundreds.
 DETOUR_PER_STOP = 0.04
+# Share of the time limit kept, after the days, for seating fallback travellers on buses with room and checking
+# the dates that changed again.
+LATE_SEATING_RESERVE = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,9 @@ class CampaignParams:
     choose_dates: bool = True
     # Share of the time limit for choosing dates; the rest is shared among the dates by their travellers.
     dates_share: float = 0.1
+    # Once every date is planned, seat who the day planner sent by fallback on a bus with room on another date of
+    # their window (False: the day-by-day baseline, which never looks back).
+    late_seating: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +279,8 @@ def plan_campaign(
         riders = tuple(by_id[t] for t in sorted(leaving.get(day, ())))
         fleet = free_fleet(scenario.fleet, [*trips, *kept_trips], day, scenario.rules.depart_from_s, horizon)
         problem = Problem(day, scenario.townships, scenario.factories, riders, fleet, scenario.rules)
-        budget_s = max(0.0, params.time_limit_s - (time.monotonic() - started) - 0.5)
+        reserve_s = LATE_SEATING_RESERVE * params.time_limit_s if params.late_seating else 0.0
+        budget_s = max(0.0, params.time_limit_s - (time.monotonic() - started) - 0.5 - reserve_s)
         limit_s = max(1.0, budget_s * len(riders) / left) if left else 1.0
         report(share0, Message("campaign_day", {"date": day.isoformat(), "travellers": len(riders),
                                                 "index": index + 1, "days": len(dates)}))  # fmt: skip
@@ -295,6 +303,23 @@ def plan_campaign(
             replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in d.plan.buses)))
         for d in days
     ]  # fmt: skip
+    changed: set[dt.date] = set()
+    was_off = {f.traveller_id for d in days for f in d.plan.fallback}
+    if params.late_seating:
+        deadline = started + params.time_limit_s - LATE_SEATING_RESERVE * params.time_limit_s / 2
+        changed = _fallback_to_free_seats(days, whole, travel, bookings, date_of, market, deadline)
+    retimed: dict[str, Trip] = {}
+    for n, planned in enumerate(days):  # each changed date is checked again as a whole, its trips timed again
+        if planned.plan.date in changed:
+            found = check_plan(planned.problem, planned.plan, travel)
+            if found:
+                log.error("Plan of %s breaks %d rules after free seats (a planner bug), e.g. %s",
+                          planned.plan.date, len(found), found[0])  # fmt: skip
+            days[n] = replace(planned, plan=replace(planned.plan, stats={**planned.plan.stats,
+                                                                         "violations": len(found)}))  # fmt: skip
+            table = Timetable(planned.problem, travel)
+            retimed.update((b.bus_id, trip_of(table, b)) for b in planned.plan.buses)
+    trips = [retimed.get(t.bus_id, t) for t in trips]
     waiting = sum(bookings[i].size * (day - bookings[i].first).days for i, day in date_of.items())
     stats = {
         "solve_s": round(time.monotonic() - started, 2),
@@ -304,6 +329,9 @@ def plan_campaign(
         "date_estimate": round(choice.estimate, 2),
         "kept_dates": len(kept_plans),
         "free_seats_taken": sum(bookings[i].size for i in seated),
+        "seated_from_fallback": sum(
+            1 for d in days if d.plan.date in changed for b in d.plan.buses for t in b.traveller_ids if t in was_off
+        ),
         "violations": sum(d.plan.stats.get("violations", 0) for d in days),
         "coaches_short": len(named.short),
     }
@@ -362,11 +390,9 @@ def _offer_free_seats(
     seated: set[int],
     coach_leaves: dict[str, list[dt.datetime]],
 ) -> Plan:
-    """Seat unplanned bookings on a kept plan's free seats (``_with_booking``), where the coach is still back
-    before its next trip (``coach_leaves``: coach_id -> when each of its kept trips leaves). ``seated`` gains the
-    bookings seated; the tightest windows go first."""
+    """Seat unplanned bookings on a kept plan's free seats (``_seat_on``). ``seated`` gains the bookings seated;
+    the tightest windows go first."""
     day = plan.date
-    fleet = {b.vehicle_type: b for b in timetable.problem.fleet}
     area_of = destination_areas(timetable.problem, timetable)
     order = sorted(
         (i for i, b in enumerate(bookings) if i not in seated and b.first <= day <= b.last),
@@ -374,35 +400,178 @@ def _offer_free_seats(
     )
     buses = list(plan.buses)
     for i in order:
-        for k, bus in enumerate(buses):
-            grown = _with_booking(timetable, fleet[bus.vehicle_type], bus, bookings[i], area_of)
-            if grown is None:
-                continue
-            leaves = trip_of(timetable, bus).leaves
-            later = [t for t in coach_leaves.get(bus.coach_id, []) if t > leaves]
-            if later and trip_of(timetable, grown).back > min(later):
-                continue
-            buses[k] = grown
+        if _seat_on(buses, timetable, bookings[i], coach_leaves, area_of) is not None:
             seated.add(i)
-            break
     return _repriced(plan, tuple(buses), plan.fallback, timetable.problem)
 
 
+def _seat_on(
+    buses: list[Bus],
+    timetable: Timetable,
+    booking: Booking,
+    coach_leaves: dict[str, list[dt.datetime]],
+    area_of: dict[str, str],
+    add_stops: bool = False,
+    max_extra: float = float("inf"),
+) -> Bus | None:
+    """Put ``booking`` on the one of ``buses`` (changed in place) whose price it raises least, below ``max_extra``
+    (``_with_booking``; ``add_stops``: also by adding its boarding place or gate), where the coach is still back
+    before its next trip (``coach_leaves``: coach_id -> when each of its trips leaves). Returns the grown bus, or
+    None where no bus takes it."""
+    fleet = {b.vehicle_type: b for b in timetable.problem.fleet}
+    best: tuple[float, int, Bus] | None = None
+    for k, bus in enumerate(buses):
+        grown = _with_booking(timetable, fleet[bus.vehicle_type], bus, booking, area_of, add_stops)
+        if grown is None or grown.cost - bus.cost >= min(max_extra, best[0] if best else max_extra):
+            continue
+        leaves = trip_of(timetable, bus).leaves
+        later = [t for t in coach_leaves.get(bus.coach_id, []) if t > leaves]
+        if later and trip_of(timetable, grown).back > min(later):
+            continue
+        best = (grown.cost - bus.cost, k, grown)
+        if not add_stops:
+            break  # its stops are the bus's: any bus that takes it costs about the same
+    if best is None:
+        return None
+    buses[best[1]] = best[2]
+    return best[2]
+
+
+def _fallback_to_free_seats(
+    days: list[Day],
+    whole: Problem,
+    travel: TravelModel,
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    deadline: float,
+) -> set[dt.date]:
+    """After every date is planned and its coaches named: a booking the day planner sent by fallback that a bus
+    with room on an open date of its window (its own first, then the nearest) can take, stopping at its boarding
+    place and its factory or adding them within the stop limits, rides it instead, where its fallback costs more
+    than its boarding adds to the bus.
+    ``days`` and ``date_of`` change in place; returns the dates changed. A gate's cap per date holds."""
+    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
+    tables = {day: Timetable(replace(whole, date=day), travel) for day in index}
+    area_of = destination_areas(whole, travel)
+    coach_leaves: dict[str, list[dt.datetime]] = defaultdict(list)
+    for day, n in index.items():
+        for bus in days[n].plan.buses:
+            coach_leaves[bus.coach_id].append(trip_of(tables[day], bus).leaves)
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
+    for i, day in date_of.items():
+        b = bookings[i]
+        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
+    waiting = [i for i in date_of if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
+    waiting.sort(key=lambda i: (bookings[i].last, -bookings[i].size, i))
+    changed: set[dt.date] = set()
+    for i in waiting:
+        if time.monotonic() > deadline:
+            break
+        b, old = bookings[i], date_of[i]
+        spare = b.size * b.fallback_cost
+        cap = market.gate_cap.get(b.factory_id)
+        for day in sorted(market.dates_of(b), key=lambda d: (abs((d - old).days), d)):
+            if day not in index:
+                continue
+            arrive = day + dt.timedelta(days=b.arrival_offset)
+            if day != old and cap is not None and arrivals[(b.factory_id, arrive)] + b.size > cap:
+                continue
+            buses = list(days[index[day]].plan.buses)
+            if _seat_on(buses, tables[day], b, coach_leaves, area_of, add_stops=True, max_extra=spare) is None:
+                continue
+            _move_booking(days, index, b, old, day, buses, whole)
+            arrivals[(b.factory_id, old + dt.timedelta(days=b.arrival_offset))] -= b.size
+            arrivals[(b.factory_id, arrive)] += b.size
+            date_of[i] = day
+            changed |= {old, day}
+            break
+    return changed
+
+
+def _move_booking(
+    days: list[Day], index: dict[dt.date, int], b: Booking, old: dt.date, new: dt.date, buses: list[Bus],
+    whole: Problem,
+) -> None:  # fmt: skip
+    """``b`` off its fallback on ``old`` and onto ``buses`` (the new date's, with it aboard) on ``new``."""
+    ids = set(b.traveller_ids)
+    people = [t for t in whole.travellers if t.traveller_id in ids]
+    was = days[index[old]]
+    fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in ids)
+    if old == new:
+        days[index[old]] = replace(was, plan=_repriced(was.plan, tuple(buses), fallback, was.problem))
+        return
+    problem = replace(was.problem, travellers=tuple(t for t in was.problem.travellers if t.traveller_id not in ids))
+    days[index[old]] = replace(was, problem=problem, plan=_repriced(was.plan, was.plan.buses, fallback, problem))
+    now = days[index[new]]
+    riders = tuple(sorted((*now.problem.travellers, *people), key=lambda t: t.traveller_id))
+    problem = replace(now.problem, travellers=riders)
+    days[index[new]] = replace(now, problem=problem, plan=_repriced(now.plan, tuple(buses), now.plan.fallback, problem))
+
+
 def _with_booking(
-    timetable: Timetable, coach: BusType, bus: Bus, booking: Booking, area_of: dict[str, str]
+    timetable: Timetable,
+    coach: BusType,
+    bus: Bus,
+    booking: Booking,
+    area_of: dict[str, str],
+    add_stops: bool = False,
 ) -> Bus | None:
     """``bus`` also carrying ``booking`` from its boarding place to its factory, or None where it has no room or
-    does not stop at both. Every stop keeps its published time or later (nobody told a time misses the bus):
-    the extra boarding pushes the stops after it later, and the bus must still keep every rule."""
-    if bus.seats - bus.load < booking.size:
+    no way to. Without ``add_stops`` the bus must stop at both already; with it, a missing boarding place is added
+    after one of its pickups and a missing gate of its area next to one of its gates, within the stop limits
+    (the cheapest way that keeps every rule). Every stop keeps its time or later (nobody told a time misses the
+    bus): the extra boarding pushes the stops after it later, and the bus must still keep every rule."""
+    if bus.seats - bus.load < booking.size or area_of.get(booking.factory_id) != bus.area:
         return None
-    stops = list(bus.stops)
-    pickup = next((n for n, s in enumerate(stops) if s.kind == "pickup" and s.place_id == booking.lane), None)
-    dropoff = next((n for n, s in enumerate(stops) if s.kind == "dropoff" and s.place_id == booking.factory_id), None)
-    if pickup is None or dropoff is None or dropoff < pickup:
+    rules = timetable.rules
+    kinds = ("pickup", "dropoff")
+    places = {kind: [n for n, s in enumerate(bus.stops) if s.kind == kind] for kind in kinds}
+    where = {
+        kind: next((n for n in places[kind] if bus.stops[n].place_id == place), None)
+        for kind, place in zip(kinds, (booking.lane, booking.factory_id), strict=True)
+    }
+    room = {
+        "pickup": len({bus.stops[n].place_id for n in places["pickup"]}) < rules.max_pickup_stops,
+        "dropoff": len({bus.stops[n].place_id for n in places["dropoff"]}) < rules.max_dropoff_stops,
+    }
+    if not add_stops and None in where.values():
         return None
-    stops[pickup] = replace(stops[pickup], board=stops[pickup].board + booking.traveller_ids)
-    stops[dropoff] = replace(stops[dropoff], alight=stops[dropoff].alight + booking.traveller_ids)
+    # Where each end may go: its stop, or (a new stop) right after a pickup / next to a gate.
+    pickups = [(where["pickup"], False)] if where["pickup"] is not None else (
+        [(n + 1, True) for n in places["pickup"]] if room["pickup"] else [])  # fmt: skip
+    dropoffs = [(where["dropoff"], False)] if where["dropoff"] is not None else (
+        [(n + k, True) for n in places["dropoff"] for k in (0, 1)] if room["dropoff"] else [])  # fmt: skip
+    # Positions are indices of the bus's stops; a new stop goes before the stop there (or last).
+    ids = booking.traveller_ids
+    factory, place = timetable.factory(booking.factory_id), timetable.place(booking.lane)
+    best: Bus | None = None
+    for (up, new_up), (down, new_down) in itertools.product(pickups, dropoffs):
+        if not (up < down or (up == down and new_up)):
+            continue  # they would alight before boarding
+        stops: list[Stop] = []
+        for n in range(len(bus.stops) + 1):
+            if new_up and n == up:
+                stops.append(Stop(booking.lane, place.name, "pickup", 0, 0, ids, ()))
+            if new_down and n == down:
+                stops.append(Stop(factory.factory_id, factory.name, "dropoff", 0, 0, (), ids))
+            if n == len(bus.stops):
+                break
+            stop = bus.stops[n]
+            if not new_up and n == up:
+                stop = replace(stop, board=stop.board + ids)
+            if not new_down and n == down:
+                stop = replace(stop, alight=stop.alight + ids)
+            stops.append(stop)
+        grown = _retimed(timetable, coach, bus, stops)
+        if (best is None or grown.cost < best.cost) and not check_bus(timetable, grown, area_of):
+            best = grown
+    return best
+
+
+def _retimed(timetable: Timetable, coach: BusType, bus: Bus, stops: list[Stop]) -> Bus:
+    """``bus`` over ``stops``, each at its time or later, priced."""
     timed: list[Stop] = []
     for stop in stops:
         arrival = stop.arrival_s
@@ -413,11 +582,10 @@ def _with_booking(
         departure = max(stop.departure_s, arrival + timetable.dwell_s(stop.kind, len(stop.board)))
         timed.append(replace(stop, arrival_s=arrival, departure_s=departure))
     price = timetable.price(coach, timed)
-    grown = replace(
+    return replace(
         bus, stops=tuple(timed), distance_km=price.distance_km, drive_hours=price.drive_hours,
         drivers=price.drivers, cost=price.cost,
     )  # fmt: skip
-    return None if check_bus(timetable, grown, area_of) else grown
 
 
 def campaign_bookings(

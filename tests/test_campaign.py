@@ -131,6 +131,27 @@ def test_choosing_dates_fills_a_coach_that_the_first_date_could_not() -> None:
     assert totals["wait_person_days"] == 8 * 2 + 8 * 1  # A waits two days, B one, C none
 
 
+def test_a_party_sent_by_ticket_rides_a_bus_with_room_on_another_date_of_its_window() -> None:
+    """Day by day, a couple free on DAY or DAY + 1 goes by ticket on DAY; looking back once every date is planned,
+    it rides the bus of its township and factory that leaves on DAY + 1 with seats to spare, for less."""
+    crowd = [person(n, 0, DONGGUAN, 1, 1) for n in range(30)]
+    couple = [person(100 + k, 0, DONGGUAN, 0, 1, "G1") for k in range(2)]
+    s = scenario(crowd + couple, (BusType("c53", 53, 2, 1800.0, 5.5),))
+    end = DAY + dt.timedelta(days=2)
+    day_by_day = CampaignParams(time_limit_s=2.0, workers=1, choose_dates=False, late_seating=False)
+    before = plan_campaign(s, DAY, end, day_by_day)
+    after = plan_campaign(s, DAY, end, replace(day_by_day, late_seating=True))
+    ids = {t.traveller_id for t in couple}
+    assert ids <= {f.traveller_id for f in before.days[0].plan.fallback}
+    bus = after.days[1].plan.buses[0]
+    assert ids <= set(bus.traveller_ids) and bus.load == 32
+    assert not ids & {f.traveller_id for d in after.days for f in d.plan.fallback}
+    assert_valid(s, after)
+    cost = [c.to_dict()["totals"]["total_cost"] for c in (before, after)]
+    assert cost[1] < cost[0]
+    assert after.wait_person_days == 2  # the couple waited a day
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_the_campaign_finds_the_best_dates_of_campaigns_small_enough_to_enumerate(seed: int) -> None:
     """Three or four parties of one flow over three dates: every assignment of parties to dates in their windows,

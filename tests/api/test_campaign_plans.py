@@ -33,9 +33,7 @@ def test_a_campaign_plans_everybody_once_per_date_and_publishes_date_by_date(api
     with its totals; publishing some dates plans only their travellers and leaves the job open for the rest."""
     job = campaign(api)
     days = job["days"]
-    assert [d["date"] for d in days] == [
-        (dt.date(2026, 2, 18) + dt.timedelta(days=k)).isoformat() for k in range(9)
-    ]
+    assert [d["date"] for d in days] == [(dt.date(2026, 2, 18) + dt.timedelta(days=k)).isoformat() for k in range(9)]
     everyone = {str(t["id"]): t for t in api.travellers()}
     seen = [t for d in days for t in placed(d["plan"])]
     overdue = [o["traveller_id"] for o in job["campaign"]["overdue"]]
