@@ -131,12 +131,13 @@ def test_fallback_exports_from_the_dispatcher_page(api: Api) -> None:  # noqa: F
     line = _fallback_of(api, job, "T010")
     client = sign_in(api, "dispatcher")
     page = client.get("/app/dispatcher", params={"plan": job["id"]}).text
-    assert f'href="/app/plans/{job["id"]}/fallback.csv"' in page
-    text = client.get(f"/app/plans/{job['id']}/fallback.csv").content.decode("utf-8-sig")
+    assert f'href="/app/plans/{job["id"]}/fallback.csv?date=2026-02-20"' in page
+    text = client.get(f"/app/plans/{job['id']}/fallback.csv?date=2026-02-20").content.decode("utf-8-sig")
     assert line["reason_zh"] in text and "T010" in text
     pdf = client.get(f"/app/plans/{job['id']}/fallback.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"/FontFile2" in pdf.content
     assert client.get("/app/plans/999999/fallback.csv").status_code == 404
+    assert client.get(f"/app/plans/{job['id']}/fallback.csv?date=2026-03-30").status_code == 404  # not its date
 
 
 def test_dispatcher_page_refuses_to_publish_a_plan_that_breaks_rules(api: Api) -> None:  # noqa: F811
