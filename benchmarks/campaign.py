@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.county import write_csv
+
 METHODS = ("day_by_day", "manual", "campaign", "bound")
 BOUND_S = 240.0  # the bound is not a planner racing the clock: it gets at least four minutes on a full run
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "campaign.csv"
@@ -123,15 +125,6 @@ def with_ratios(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
-
-
 def markdown(rows: list[dict]) -> str:
     head = ["travellers", "shape", "method", "cost CNY", "x day-by-day", "x bound", "buses", "seat fill",
             "fallback", "wait person-days", "wall s", "peak MB", "violations"]  # fmt: skip
@@ -172,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     rows = [r for n in sizes for shape in args.shape.split(",") for r in bench(n, shape, limit, methods, say)]
-    write_csv(rows, args.out)
+    write_csv(rows, args.out, COLUMNS)
     table = markdown(rows)
     if args.markdown:
         args.markdown.write_text(table, encoding="utf-8")

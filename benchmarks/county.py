@@ -192,13 +192,14 @@ def finish_rows(rows: list[dict], time_limit_s: float) -> list[dict]:
     return out
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
+def write_csv(rows: list[dict], path: Path, columns: Sequence[str] = COLUMNS) -> None:
+    """``columns`` of ``rows`` (blank where a row has none), with a header."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+            writer.writerow({k: row.get(k, "") for k in columns})
 
 
 def summary_lines(rows: list[dict]) -> list[str]:
