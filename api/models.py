@@ -428,7 +428,9 @@ class BusPublic(SQLModel):
     seats: int
     status: str
     load: int = Field(description="the bus's travellers the caller may see")
-    bus: PlanBus = Field(description="the bus as in plan.json (its stops name every rider by service id)")
+    bus: PlanBus = Field(
+        description="the bus as in plan.json; its stops name by service id the riders the caller may see"
+    )
     traveller_refs: TravellerRefs = Field(
         default_factory=dict, description="the riders the caller may see -> the township's own reference"
     )
@@ -440,7 +442,7 @@ class ManifestRow(SQLModel):
     traveller_id: int = Field(description="the service's traveller id")
     ref: str = Field(description="the township's own traveller_id (travellers.csv's column)")
     name: str
-    id_number: str = Field(description="masked except for the dispatcher")
+    id_number: str = Field(description="in full for the dispatcher and the rider's own township, else masked")
     phone: str
     township_id: str
     factory_id: str

@@ -3,7 +3,6 @@ nothing."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import tempfile
@@ -15,6 +14,7 @@ from scheduler.campaign import Campaign
 from scheduler.clock import format_for_people
 from scheduler.model import Problem
 from scheduler.plan import Plan
+from scheduler.spreadsheet import SafeCsvWriter
 
 MANIFEST_COLUMNS = [
     "座位 seat",
@@ -109,7 +109,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
     names = {t.traveller_id: t for t in problem.travellers}
     places = {t.township_id: t.name for t in problem.townships} | {f.factory_id: f.name for f in problem.factories}
     with (folder / "buses.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeCsvWriter(handle)
         writer.writerow(
             [
                 "bus_id",
@@ -148,7 +148,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
                 ]
             )
     with (folder / "fallback.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeCsvWriter(handle)
         writer.writerow(
             ["traveller_id", "name", "township", "factory", "mode", "est_cost", "cause", "reason_zh", "reason"]
         )
@@ -162,7 +162,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
     manifests.mkdir()
     for bus in plan.buses:
         with (manifests / f"{bus.bus_id}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = SafeCsvWriter(handle)
             writer.writerow(MANIFEST_COLUMNS)
             for row in manifest_rows(plan, problem, bus.bus_id):
                 writer.writerow(

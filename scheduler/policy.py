@@ -9,6 +9,7 @@ The home settings (county, province, depot) have no default: no county's values 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,8 @@ class InvalidPolicy(ValueError):
 
 # The settings that say where the county is, as named in policy.toml; unset is "" or None.
 HOME_SETTINGS: tuple[str, ...] = ("county", "province", "depot_name", "depot_lat", "depot_lon")
+# The largest whole-number setting (a threshold, a stop limit): beyond it a value is a typo, not a rule.
+MAX_COUNT_SETTING = 100_000
 # Settings without a default value whose value, when given, is a number.
 _NUMBERS_WITHOUT_DEFAULT = frozenset({"depot_lat", "depot_lon"})
 
@@ -43,7 +46,7 @@ class AssemblyPoint:
             raise InvalidPolicy(
                 f"Assembly point {self.point_id}: expected lat/lon in range, got {self.lat},{self.lon}."
             )
-        if self.shuttle_cost_per_person < 0:
+        if not math.isfinite(self.shuttle_cost_per_person) or self.shuttle_cost_per_person < 0:
             raise InvalidPolicy(f"Assembly point {self.point_id}: expected shuttle_cost_per_person >= 0.")
 
     @property
@@ -113,6 +116,12 @@ class PolicyRules:
     assembly_points: tuple[AssemblyPoint, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidPolicy(f"Expected {f.name} to be a finite number, got {value}.")
+            if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_COUNT_SETTING:
+                raise InvalidPolicy(f"Expected {f.name} between 0 and {MAX_COUNT_SETTING}, got {value}.")
         positive = ("charter_min_group", "scattered_max", "min_split", "max_pickup_stops", "max_dropoff_stops")
         for name in positive:
             if getattr(self, name) < 1:
@@ -123,9 +132,17 @@ class PolicyRules:
             "subsidy_out_of_province",
             "second_driver_cost",
             "wait_cost_per_day",
+            "empty_return_factor",
+            "rest_minutes",
+            "boarding_minutes_per_stop",
+            "boarding_seconds_per_person",
+            "alighting_minutes_per_stop",
         ):
             if getattr(self, name) < 0:
                 raise InvalidPolicy(f"Expected {name} >= 0, got {getattr(self, name)}.")
+        for name in ("area_radius_km", "second_driver_km", "second_driver_hours"):
+            if getattr(self, name) <= 0:
+                raise InvalidPolicy(f"Expected {name} > 0, got {getattr(self, name)}.")
         if (self.depot_lat is None) != (self.depot_lon is None):
             raise InvalidPolicy("Expected depot_lat and depot_lon together, or neither (the depot is then inferred).")
         if self.depot_lat is not None and not -90 <= self.depot_lat <= 90:
@@ -134,10 +151,11 @@ class PolicyRules:
             raise InvalidPolicy(f"Expected depot_lon between -180 and 180, got {self.depot_lon}.")
         if not 0 < self.direct_fill <= 1:
             raise InvalidPolicy(f"Expected 0 < direct_fill <= 1, got {self.direct_fill}.")
-        if self.max_ride_hours <= 0 or self.max_continuous_drive_hours <= 0:
-            raise InvalidPolicy("Expected max_ride_hours and max_continuous_drive_hours > 0.")
-        if parse_clock(self.depart_from) is None:
-            raise InvalidPolicy(f"Expected depart_from as HH:MM between 00:00 and 24:00, got {self.depart_from!r}.")
+        if not 0 < self.max_ride_hours <= 48 or not 0 < self.max_continuous_drive_hours <= 24:
+            raise InvalidPolicy("Expected max_ride_hours in (0, 48] and max_continuous_drive_hours in (0, 24].")
+        departs = parse_clock(self.depart_from)
+        if departs is None or departs >= 24 * 3600:
+            raise InvalidPolicy(f"Expected depart_from as HH:MM between 00:00 and 23:59, got {self.depart_from!r}.")
 
     @property
     def depart_from_s(self) -> int:

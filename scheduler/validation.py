@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,6 +59,24 @@ TRAVELLER_OPTIONAL_COLUMNS: tuple[str, ...] = ("group_id", "registered_poor")
 FLEET_COLUMNS: tuple[str, ...] = ("vehicle_type", "seats", "count", "fixed_cost", "cost_per_km")
 # A distances file: road km and driving minutes from one place id to another (as a map service exports them).
 DISTANCE_COLUMNS: tuple[str, ...] = ("from_id", "to_id", "km", "minutes")
+
+# Characters no cell may hold (a cell is one line of text): C0 and C1 controls, tab and newline included,
+# surrogates and the two non-characters. They break xlsx files, PostgreSQL text and printed manifests.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The longest text a cell may hold, per column (the database's column widths); any other column: DEFAULT.
+MAX_CELL_CHARS: dict[str, int] = {
+    "township_id": 40,
+    "factory_id": 40,
+    "vehicle_type": 40,
+    "id_number": 40,
+    "phone": 40,
+    "traveller_id": 60,
+    "group_id": 60,
+}
+DEFAULT_MAX_CELL_CHARS = 100
+# Dates the service can reckon with: a typo such as 9999-12-31 or 0202-02-20 is refused, not stored.
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
 
 # How many problems str(InvalidScenario) lists before summarising the rest.
 MAX_LISTED_PROBLEMS = 50
@@ -245,26 +264,44 @@ def _parse_int(text: str) -> int | None:
 class _RowChecker:
     """Collects the problems of one row; each method returns the parsed value or None."""
 
-    __slots__ = ("file", "problems", "row", "row_number")
+    __slots__ = ("file", "problems", "refused", "row", "row_number")
 
     def __init__(self, row: Mapping[str, str], file: str, row_number: int | None) -> None:
-        self.row = row
         self.file = file
         self.row_number = row_number
         self.problems: list[ScenarioProblem] = []
+        self.refused: set[str] = set()  # columns whose text was refused (one problem each)
+        self.row = {field: self._clean(field, value) for field, value in row.items()}
+
+    def _clean(self, field: str, value: object) -> str:
+        """A cell's text in NFC (so that the same name typed on two phones compares equal), or "" with a problem
+        when it holds a forbidden character or is too long."""
+        text = value if isinstance(value, str) else ("" if value is None else str(value))
+        text = unicodedata.normalize("NFC", text.strip())
+        limit = MAX_CELL_CHARS.get(field, DEFAULT_MAX_CELL_CHARS)
+        if bad := _FORBIDDEN_CHARS.search(text):
+            code = f"U+{ord(bad.group()):04X}"
+            self.add(field, f"{field} holds a control character ({code})", f"{field} 含有不可见的控制字符（{code}）")
+        elif len(text) > limit:
+            self.add(
+                field,
+                f"{field} is {len(text)} characters long; at most {limit}",
+                f"{field} 过长：{len(text)} 个字符，最多 {limit} 个",
+            )
+        else:
+            return text
+        self.refused.add(field)
+        return ""
 
     def add(self, field: str | None, message: str, message_zh: str) -> None:
         self.problems.append(ScenarioProblem(self.file, self.row_number, field, message, message_zh))
 
     def value(self, field: str) -> str:
-        value = self.row.get(field)
-        if value is None:
-            return ""
-        return value.strip() if isinstance(value, str) else str(value).strip()
+        return self.row.get(field, "")
 
     def required(self, field: str, label_zh: str) -> str:
         value = self.value(field)
-        if not value:
+        if not value and field not in self.refused:
             self.add(field, f"{field} is empty; a value is required", f"{label_zh}（{field}）不能为空")
         return value
 
@@ -327,6 +364,13 @@ class _RowChecker:
                 f"{field} {text!r} is not a valid date; expected YYYY-MM-DD such as 2026-02-20",
                 f"{label_zh}“{text}”不是有效日期，应为 YYYY-MM-DD 格式，例如 2026-02-20",
             )
+        elif not FIRST_DATE <= value <= LAST_DATE:
+            self.add(
+                field,
+                f"{field} {text} is outside {FIRST_DATE} .. {LAST_DATE}",
+                f"{label_zh} {text} 超出 {FIRST_DATE} 至 {LAST_DATE} 的范围",
+            )
+            return None
         return value
 
     def clock(self, field: str, label_zh: str) -> int | None:

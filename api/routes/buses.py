@@ -32,11 +32,18 @@ def _riders(session: Session, caller: Caller, bus_id: str, lock: bool = False) -
     return bus, riders
 
 
-def _document(bus: m.Bus) -> PlanBus:
-    return PlanBus.model_validate(bus_document(bus_to_domain(bus), bus.date))
+def _document(bus: m.Bus, caller: Caller, riders: list[m.Traveller]) -> PlanBus:
+    """The bus as in plan.json; a township or factory finds only its own riders' ids on its stops."""
+    document = PlanBus.model_validate(bus_document(bus_to_domain(bus), bus.date))
+    if not caller.is_dispatcher:
+        mine = {str(t.id) for t in riders}
+        for stop in document.stops:
+            stop.board = [i for i in stop.board if i in mine]
+            stop.alight = [i for i in stop.alight if i in mine]
+    return document
 
 
-def _public(bus: m.Bus, riders: list[m.Traveller]) -> m.BusPublic:
+def _public(bus: m.Bus, caller: Caller, riders: list[m.Traveller]) -> m.BusPublic:
     return m.BusPublic(
         id=bus.id,
         plan_id=bus.plan_id,
@@ -45,7 +52,7 @@ def _public(bus: m.Bus, riders: list[m.Traveller]) -> m.BusPublic:
         seats=bus.seats,
         status=bus.status,
         load=sum(1 for t in riders if t.status in HOLDS_PLACE),  # a cancelled seat is free
-        bus=_document(bus),
+        bus=_document(bus, caller, riders),
         traveller_refs={str(t.id): TravellerRef(township_id=t.township_id, ref=t.ref) for t in riders},
     )
 
@@ -62,13 +69,13 @@ def list_buses(session: SessionDep, caller: CallerDep, date: dt.date | None = No
         select(m.Traveller).where(m.Traveller.bus_id.is_not(None), *traveller_filters(caller))  # type: ignore[union-attr]
     ).all():
         riders.setdefault(t.bus_id or "", []).append(t)
-    return [_public(b, riders.get(b.id, [])) for b in buses if caller.is_dispatcher or b.id in riders]
+    return [_public(b, caller, riders.get(b.id, [])) for b in buses if caller.is_dispatcher or b.id in riders]
 
 
 @router.get("/{bus_id}", response_model=m.BusPublic)
 def get_bus(bus_id: str, session: SessionDep, caller: CallerDep) -> Any:
     bus, riders = _riders(session, caller, bus_id)
-    return _public(bus, riders)
+    return _public(bus, caller, riders)
 
 
 @router.get(
@@ -84,10 +91,10 @@ def get_bus(bus_id: str, session: SessionDep, caller: CallerDep) -> Any:
 def get_manifest(
     bus_id: str, session: SessionDep, caller: CallerDep, format: Literal["json", "csv", "xlsx"] = "json"
 ) -> Any:
-    """Seat list (一车一方案) with ticket codes; ID numbers masked except for the dispatcher. A township
+    """Seat list (一车一方案) with ticket codes; ID numbers and phones as ``api.privacy`` shows them. A township
     sees its own travellers on the bus, a factory those bound for it."""
     bus, riders = _riders(session, caller, bus_id)
-    rows = manifests.manifest_rows(riders, mask=not caller.is_dispatcher)
+    rows = manifests.manifest_rows(riders, caller)
     if format == "csv":
         return Response(
             manifests.to_csv(rows),
@@ -106,7 +113,7 @@ def get_manifest(
         vehicle_type=bus.vehicle_type,
         seats=bus.seats,
         status=bus.status,
-        bus=_document(bus),
+        bus=_document(bus, caller, riders),
         travellers=[m.ManifestRow.model_validate(r) for r in rows],
     )
 

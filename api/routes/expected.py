@@ -11,7 +11,7 @@ from sqlmodel import select
 from api import models as m
 from api.deps import CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError, not_found
-from scheduler.output import mask_id_number
+from api.privacy import shown_id_number
 from scheduler.scenario import read_traveller_rows
 from scheduler.validation import InvalidScenario, ScenarioProblem, check_id_number
 
@@ -79,11 +79,10 @@ def match_expected(factory_id: str, session: SessionDep, caller: CallerDep, sett
             )
         )
     }
-    mask = not caller.is_dispatcher
 
     def person(number: str, name: str, t: m.Traveller | None = None) -> dict[str, Any]:
         return {
-            "id_number": mask_id_number(number) if mask else number,
+            "id_number": shown_id_number(caller, number, t.township_id if t else None),
             "name": name,
             "traveller_id": t.id if t else None,
             "status": t.status if t else None,

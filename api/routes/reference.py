@@ -1,7 +1,13 @@
-"""/townships, /factories, /fleet: the county's reference data (dispatcher writes, every token reads)."""
+"""/townships, /factories, /fleet: the county's reference data (dispatcher writes, every token reads).
+
+A row created or changed is checked by the same checks as the scenario files (``scheduler.validation``) before
+it is stored, so that nothing the planner would refuse (a blank province, gate hours in the wrong order, an
+infinite price) reaches the database: 422 naming the field.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,14 +16,37 @@ from sqlmodel import SQLModel, select
 from api import models as m
 from api.deps import CallerDep, DispatcherDep, SessionDep
 from api.errors import conflict, not_found
+from scheduler.validation import InvalidScenario, check_bus_type_row, check_factory_row, check_township_row
 
 router = APIRouter(tags=["reference data"])
 
 
+# A table's scenario file: its checker, and the file's name for the id column.
+Checker = Callable[..., tuple[Any, list[Any]]]
+CHECKS: dict[type[SQLModel], tuple[Checker, str, str]] = {
+    m.Township: (check_township_row, "id", "township_id"),
+    m.Factory: (check_factory_row, "id", "factory_id"),
+    m.BusType: (check_bus_type_row, "vehicle_type", "vehicle_type"),
+}
+
+
+def _check(table: type[SQLModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The row's values with its text as the checks leave it (NFC); 422 per field for a row the scenario
+    files' checks would refuse."""
+    checker, key, column = CHECKS[table]
+    row = {(column if k == key else k): "" if v is None else str(v) for k, v in values.items()}
+    checked, problems = checker(row, file=table.__tablename__)  # type: ignore[attr-defined]
+    if problems:
+        raise InvalidScenario(problems)
+    text = {k: getattr(checked, k) for k in ("name", "city", "province") if k in values}
+    return dict(values) | text
+
+
 def _create(session: Any, table: type[SQLModel], key: str, body: SQLModel, what: tuple[str, str]) -> Any:
+    values = _check(table, body.model_dump())
     if session.get(table, getattr(body, key)) is not None:
         raise conflict(f"{what[0]} {getattr(body, key)} already exists", f"{what[1]} {getattr(body, key)} 已存在")
-    row = table.model_validate(body)
+    row = table.model_validate(values)
     session.add(row)
     session.commit()
     return row
@@ -27,7 +56,7 @@ def _update(session: Any, table: type[SQLModel], ident: str, body: SQLModel, wha
     row = session.get(table, ident)
     if row is None:
         raise not_found(f"{what[0]} {ident}", f"{what[1]} {ident}")
-    row.sqlmodel_update(body.model_dump(exclude_unset=True))
+    row.sqlmodel_update(_check(table, row.model_dump() | body.model_dump(exclude_unset=True)))
     session.add(row)
     session.commit()
     return row

@@ -10,8 +10,8 @@ from sqlmodel import select
 from api import models as m
 from api.deps import CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.privacy import personal
 from api.services.manifests import table_csv, to_xlsx
-from scheduler.output import mask_id_number
 
 router = APIRouter(prefix="/subsidies", tags=["subsidies"])
 
@@ -56,14 +56,14 @@ def list_subsidies(
         query = query.where(m.Subsidy.township_id == caller.scope)
     elif caller.role == m.Role.factory:
         query = query.where(m.Subsidy.factory_id == caller.scope)
-    mask = not caller.is_dispatcher or format == "notice"
+    # The public notice (公示名单) is read by anyone: masked as for no caller.
+    viewer = None if format == "notice" else caller
     rows = [
         {
             "subsidy_id": s.id,
             "traveller_id": t.id,
             "name": t.name,
-            "id_number": mask_id_number(t.id_number) if mask else t.id_number,
-            "phone": t.phone,
+            **personal(viewer, t),
             "township_id": s.township_id,
             "township": tw.name,
             "factory_id": s.factory_id,

@@ -12,6 +12,7 @@ from api import models as m
 from api.convert import traveller_row_dict
 from api.deps import CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict
+from api.privacy import traveller_public
 from api.routes.scope import get_traveller, traveller_filters
 from api.services.registrations import check_form, import_file, register_one
 
@@ -25,7 +26,7 @@ def register(body: m.TravellerCreate, session: SessionDep, caller: CallerDep, se
         raise ApiError(403, "factories cannot register travellers", "企业不能登记旅客")
     row = register_one(session, caller, settings.campaign, body)
     session.commit()
-    return row
+    return traveller_public(caller, row)
 
 
 @router.post("/import")
@@ -61,12 +62,13 @@ def list_travellers(
         query = query.where(m.Traveller.earliest_date <= date, m.Traveller.report_date >= date)
     if status:
         query = query.where(m.Traveller.status == status)
-    return session.exec(query.order_by(m.Traveller.id).offset(offset).limit(limit)).all()
+    rows = session.exec(query.order_by(m.Traveller.id).offset(offset).limit(limit)).all()
+    return [traveller_public(caller, t) for t in rows]
 
 
 @router.get("/{traveller_id}", response_model=m.TravellerPublic)
 def read_traveller(traveller_id: int, session: SessionDep, caller: CallerDep) -> Any:
-    return get_traveller(session, caller, traveller_id)
+    return traveller_public(caller, get_traveller(session, caller, traveller_id))
 
 
 @router.patch("/{traveller_id}", response_model=m.TravellerPublic)
@@ -96,7 +98,7 @@ def update_traveller(
     row.updated_at = m.utcnow()
     session.add(row)
     session.commit()
-    return row
+    return traveller_public(caller, row)
 
 
 @router.delete("/{traveller_id}", response_model=m.TravellerPublic)
@@ -106,7 +108,7 @@ def cancel_traveller(traveller_id: int, body: m.TravellerCancel, session: Sessio
         raise ApiError(403, "factories cannot cancel registrations", "企业不能取消旅客登记")
     row = get_traveller(session, caller, traveller_id, lock=True)
     if row.status == m.TravellerStatus.cancelled:
-        return row
+        return traveller_public(caller, row)
     if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.planned, m.TravellerStatus.overdue):
         raise conflict(
             f"the traveller is {row.status} and can no longer be cancelled", f"旅客状态为 {row.status}，已不能取消"
@@ -118,4 +120,4 @@ def cancel_traveller(traveller_id: int, body: m.TravellerCancel, session: Sessio
     row.updated_at = m.utcnow()
     session.add(row)
     session.commit()
-    return row
+    return traveller_public(caller, row)

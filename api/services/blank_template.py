@@ -8,6 +8,8 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from scheduler.spreadsheet import safe_row
+
 # (column, 中文说明, example)
 COLUMNS = [
     ("traveller_id", "人员编号（本乡镇内唯一，必填）", "T0001"),
@@ -60,7 +62,7 @@ def blank_template(townships: list[tuple[str, str]], factories: list[tuple[str, 
     for n in range(max(len(townships), len(factories))):
         t = townships[n] if n < len(townships) else ("", "")
         f = factories[n] if n < len(factories) else ("", "", "")
-        ids.append([t[0], t[1], "", f[0], f[1], f[2]])
+        ids.append(safe_row([t[0], t[1], "", f[0], f[1], f[2]]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

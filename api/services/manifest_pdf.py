@@ -14,9 +14,10 @@ from fpdf import FPDF
 
 from api import models as m
 from api.convert import bus_to_domain
+from api.deps import Caller
 from api.errors import ApiError
+from api.privacy import personal
 from scheduler.clock import format_for_people
-from scheduler.output import mask_id_number
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -42,7 +43,7 @@ def find_font(configured: str = "") -> Path:
     )
 
 
-def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[str, Any]]:
+def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller], caller: Caller) -> list[dict[str, Any]]:
     """The bus's stops in order; each pickup with its riders (seat order, masked ID numbers)."""
     by_stop: dict[str, list[m.Traveller]] = {}
     for t in sorted(riders, key=lambda t: t.seat or 0):
@@ -57,7 +58,7 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[st
                 "arrival": format_for_people(bus.date, s.arrival_s),
                 "departure": format_for_people(bus.date, s.departure_s),
                 "alight": len(s.alight),
-                "riders": [_rider(t) for t in people],
+                "riders": [_rider(t, caller) for t in people],
             }
         )
     # Riders whose boarding place is not a stop name (should not happen) are still listed.
@@ -69,25 +70,24 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller]) -> list[dict[st
                 "arrival": "",
                 "departure": "",
                 "alight": 0,
-                "riders": [_rider(t) for t in people],
+                "riders": [_rider(t, caller) for t in people],
             }
         )
     return stops
 
 
-def _rider(t: m.Traveller) -> dict[str, Any]:
+def _rider(t: m.Traveller, caller: Caller) -> dict[str, Any]:
     return {
         "seat": t.seat,
         "name": t.name,
-        "id_number": mask_id_number(t.id_number),
+        **personal(caller, t, printed=True),
         "ticket_code": t.ticket_code or "",
-        "phone": t.phone,
         "alights_at": t.alights_at or "",
         "status": t.status,
     }
 
 
-def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Path) -> bytes:
+def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Path, caller: Caller) -> bytes:
     """One A4 page per bus (more if its list is long): header, route, then per stop its seat list."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -97,7 +97,7 @@ def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Pa
     pdf.set_title("乘车名单 manifests")
     for bus, riders in pages:
         data = bus_to_domain(bus)
-        stops = stops_with_riders(bus, riders)
+        stops = stops_with_riders(bus, riders, caller)
         pdf.add_page()
         pdf.set_font("cjk", size=16)
         pdf.cell(0, 9, f"返岗包车乘车名单  {bus.id}", new_x="LMARGIN", new_y="NEXT")

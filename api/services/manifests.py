@@ -1,18 +1,19 @@
-"""A bus's manifest as JSON rows, CSV or XLSX; ID numbers masked for everyone but the dispatcher.
+"""A bus's manifest as JSON rows, CSV or XLSX; ID numbers and phones as ``api.privacy`` shows them.
 
 Each row names the traveller by the service's id (``traveller_id``) and the township's own (``ref``).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 import openpyxl
 
 from api import models as m
-from scheduler.output import mask_id_number
+from api.deps import Caller
+from api.privacy import personal
+from scheduler.spreadsheet import SafeCsvWriter, safe_row
 
 COLUMNS = [
     ("seat", "座位 seat"),
@@ -30,7 +31,7 @@ COLUMNS = [
 ]
 
 
-def manifest_rows(riders: list[m.Traveller], mask: bool) -> list[dict[str, Any]]:
+def manifest_rows(riders: list[m.Traveller], caller: Caller) -> list[dict[str, Any]]:
     return [
         {
             "seat": t.seat,
@@ -38,8 +39,7 @@ def manifest_rows(riders: list[m.Traveller], mask: bool) -> list[dict[str, Any]]
             "traveller_id": t.id,
             "ref": t.ref,
             "name": t.name,
-            "id_number": mask_id_number(t.id_number) if mask else t.id_number,
-            "phone": t.phone,
+            **personal(caller, t),
             "township_id": t.township_id,
             "factory_id": t.factory_id,
             "boards_at": t.boards_at,
@@ -53,7 +53,7 @@ def manifest_rows(riders: list[m.Traveller], mask: bool) -> list[dict[str, Any]]
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow([label for _, label in COLUMNS])
     for row in rows:
         writer.writerow(["" if row[key] is None else row[key] for key, _ in COLUMNS])
@@ -66,9 +66,9 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, columns: list[tuple[str, str
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append([label for _, label in columns])
+    sheet.append(safe_row(label for _, label in columns))
     for row in rows:
-        sheet.append(["" if row.get(key) is None else row[key] for key, _ in columns])
+        sheet.append(safe_row("" if row.get(key) is None else row[key] for key, _ in columns))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -76,7 +76,7 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, columns: list[tuple[str, str
 
 def table_csv(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow([label for _, label in columns])
     for row in rows:
         writer.writerow(["" if row.get(key) is None else row[key] for key, _ in columns])

@@ -63,14 +63,15 @@ def _campaign_conflicts(
             if same.township_id == t.township_id and same.ref == t.traveller_id:
                 skipped += 1
                 continue
-            # Say that the person is registered, never where: a township must not learn another's records.
+            # Say only that a person cannot be registered twice, never where: a township must not learn
+            # another's records.
             problems.append(
                 ScenarioProblem(
                     file,
                     row,
                     "id_number",
-                    f"ID number {t.id_number} is already registered in campaign {campaign} under another entry",
-                    f"身份证号码 {t.id_number} 在本次（{campaign}）返岗登记中已有登记记录",
+                    f"ID number {t.id_number} cannot be registered twice in campaign {campaign}",
+                    f"身份证号码 {t.id_number} 在本次（{campaign}）返岗登记中不能重复登记",
                 )
             )
             continue

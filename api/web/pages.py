@@ -30,6 +30,7 @@ from api.convert import (
 )
 from api.deps import Caller, SessionDep, SettingsDep
 from api.errors import ApiError, not_found
+from api.privacy import shown
 from api.routes import arrivals, buses, plans, stats, travellers
 from api.services.blank_template import blank_template
 from api.services.demand import busiest_dates, demand_for
@@ -161,7 +162,7 @@ def township_page(request: Request, session: SessionDep, caller: TownshipPage, s
             "id": t.id,
             "ref": t.ref,
             "name": t.name,
-            "phone": t.phone,
+            "phone": shown(caller, t).phone,
             "factory": names.get(t.factory_id, t.factory_id),
             "dates": f"{t.earliest_date:%m-%d} ~ {t.report_date:%m-%d}",
             "status": t.status,
@@ -463,9 +464,9 @@ def geojson(
 # --------------------------------------------------------------------------------------------- manifests
 
 
-def _pdf(pages: list[tuple[m.Bus, list[m.Traveller]]], settings: Any, filename: str) -> Response:
+def _pdf(pages: list[tuple[m.Bus, list[m.Traveller]]], settings: Any, filename: str, caller: Caller) -> Response:
     return Response(
-        manifests_pdf(pages, find_font(settings.pdf_font)),
+        manifests_pdf(pages, find_font(settings.pdf_font), caller),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
@@ -479,7 +480,7 @@ def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, se
     if not rows:
         raise not_found(f"published buses of plan {plan_id}", f"计划 {plan_id} 的已发布车辆")
     pages = [buses._riders(session, caller, b.id) for b in rows]
-    return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf")
+    return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf", caller)
 
 
 def _finished_plan(session: Session, plan_id: int, day: dt.date | None) -> Any:
@@ -519,7 +520,7 @@ def plan_fallback_pdf(
 @router.get("/buses/{bus_id}/manifest.pdf")
 def bus_manifest(bus_id: str, session: SessionDep, caller: WebCallerDep, settings: SettingsDep) -> Response:
     bus, riders = buses._riders(session, caller, bus_id)
-    return _pdf([(bus, riders)], settings, f"{bus_id}.pdf")
+    return _pdf([(bus, riders)], settings, f"{bus_id}.pdf", caller)
 
 
 @router.get("/buses/{bus_id}/driver", response_class=HTMLResponse)
@@ -531,7 +532,7 @@ def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebC
         caller,
         bus=bus,
         drivers=bus_to_domain(bus).drivers,
-        stops=stops_with_riders(bus, riders),
+        stops=stops_with_riders(bus, riders, caller),
         riders=len(riders),
     )
 

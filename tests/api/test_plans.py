@@ -85,14 +85,18 @@ def test_replan_keeps_published_buses_and_takes_only_changes(api: Api) -> None:
 
 
 def test_manifest_formats_and_masking(api: Api) -> None:
-    """JSON, CSV and XLSX manifests; ID numbers in full only for the dispatcher; scope by township."""
+    """JSON, CSV and XLSX manifests; ID numbers in full for the dispatcher and the rider's own township, masked
+    for the factory; scope by township."""
     api.plan(DAY)
     bus = api.get("/buses").json()[0]
     full = api.get(f"/buses/{bus['id']}/manifest").json()["travellers"]
     assert len(full) == bus["load"] and "*" not in full[0]["id_number"]
     township = full[0]["township_id"]
     own = api.get(f"/buses/{bus['id']}/manifest", township).json()["travellers"]
-    assert own and all(r["township_id"] == township and "*" in r["id_number"] for r in own)
+    assert own and all(r["township_id"] == township and "*" not in r["id_number"] for r in own)
+    factory = full[0]["factory_id"]
+    bound = api.get(f"/buses/{bus['id']}/manifest", factory).json()["travellers"]
+    assert bound and all(r["factory_id"] == factory and "*" in r["id_number"] for r in bound)
     outsider = next(t for t in ("360731100", "360731101", "360731102") if t not in {r["township_id"] for r in full})
     assert api.get(f"/buses/{bus['id']}/manifest", outsider).status_code == 404
     text_csv = api.get(f"/buses/{bus['id']}/manifest", params={"format": "csv"}).content.decode("utf-8-sig")
