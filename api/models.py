@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from api.schemas import PlanBus, PlanDocument, TravellerRefs
 from scheduler.messages import Message
+from scheduler.validation import FIRST_DATE, LAST_DATE
 
 
 def utcnow() -> dt.datetime:
@@ -28,6 +30,14 @@ JSON_DOCUMENT = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "
 
 def json_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(JSON_DOCUMENT, nullable=nullable)
+
+
+# What a client may send where the database keeps an integer or a date: a 64-bit row id, a count a county can
+# have, a date of the calendar the service reckons with. Beyond them a request is a 422, never an overflow.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
+Count = Annotated[int, Interval(ge=0, le=1_000_000)]
+Day = Annotated[dt.date, Interval(ge=FIRST_DATE, le=LAST_DATE)]
 
 
 class Role(StrEnum):
@@ -122,7 +132,7 @@ class FactoryPublic(FactoryBase):
 
 class BusTypeBase(SQLModel):
     seats: int = Field(gt=0, le=100)
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=1_000_000)
     fixed_cost: float = Field(ge=0)
     cost_per_km: float = Field(ge=0)
 
@@ -138,7 +148,7 @@ class BusTypeCreate(BusTypeBase):
 
 class BusTypeUpdate(SQLModel):
     seats: int | None = Field(default=None, gt=0, le=100)
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=1_000_000)
     fixed_cost: float | None = Field(default=None, ge=0)
     cost_per_km: float | None = Field(default=None, ge=0)
 
@@ -328,6 +338,8 @@ class PlanJob(SQLModel, table=True):
     published_dates: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))
     kept_buses: int = 0
     worker_pid: int | None = None
+    # The run that owns the job (api.services.planning): only it may write progress and the result.
+    lease: str | None = Field(default=None, max_length=32)
     created_at: dt.datetime = Field(default_factory=utcnow)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -341,9 +353,9 @@ class PlanCreate(BaseModel):
     """One date (``date``) or a campaign (``from`` .. ``to``, at most ``MAX_CAMPAIGN_DAYS`` dates)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
-    date: dt.date | None = Field(default=None, ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
-    start: dt.date | None = Field(default=None, alias="from", ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
-    end: dt.date | None = Field(default=None, alias="to", ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))
+    date: dt.date | None = Field(default=None, ge=FIRST_DATE, le=LAST_DATE)
+    start: dt.date | None = Field(default=None, alias="from", ge=FIRST_DATE, le=LAST_DATE)
+    end: dt.date | None = Field(default=None, alias="to", ge=FIRST_DATE, le=LAST_DATE)
     time_limit: float = Field(default=30.0, gt=0, le=3600)
 
     @model_validator(mode="after")
@@ -492,10 +504,20 @@ class Receipt(SQLModel, table=True):
     decided_at: dt.datetime | None = None
 
 
+class ReceiptClaim(SQLModel, table=True):
+    """A traveller covered by a receipt that is submitted or approved, and the share of its amount: the primary
+    key makes a traveller's journey payable once (a rejected receipt's claims are deleted, freeing them)."""
+
+    __tablename__ = "receipt_claims"
+    traveller_id: int = Field(primary_key=True)
+    receipt_id: int = Field(foreign_key="receipts.id", index=True)
+    share: float
+
+
 class ReceiptCreate(SQLModel):
     number: str = Field(min_length=1, max_length=60)
-    amount: float = Field(gt=0)
-    traveller_ids: list[int] = Field(min_length=1)
+    amount: float = Field(gt=0, le=1_000_000)  # NaN and Infinity fail these bounds
+    traveller_ids: list[RowId] = Field(min_length=1, max_length=1000)
     township_id: str | None = None
 
 

@@ -23,18 +23,18 @@ ON_THE_WAY = (m.TravellerStatus.planned.value, m.TravellerStatus.boarded.value)
 
 
 class Arrival(SQLModel):
-    traveller_id: int | None = None
+    traveller_id: m.RowId | None = None
     ticket_code: str | None = Field(default=None, max_length=12)
 
 
 class Exception_(SQLModel):
-    traveller_id: int
+    traveller_id: m.RowId
     outcome: Literal["no_show", "went_elsewhere"]
 
 
 class BusArrival(SQLModel):
-    bus_id: str
-    exceptions: list[Exception_] = Field(default_factory=list)
+    bus_id: str = Field(max_length=60)
+    exceptions: list[Exception_] = Field(default_factory=list, max_length=1000)
 
 
 def _grant_subsidy(session: Session, t: m.Traveller, campaign: str) -> None:

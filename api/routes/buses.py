@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
@@ -58,7 +57,7 @@ def _public(bus: m.Bus, caller: Caller, riders: list[m.Traveller]) -> m.BusPubli
 
 
 @router.get("", response_model=list[m.BusPublic])
-def list_buses(session: SessionDep, caller: CallerDep, date: dt.date | None = None) -> Any:
+def list_buses(session: SessionDep, caller: CallerDep, date: m.Day | None = None) -> Any:
     """Published buses (a township or factory sees the buses that carry its travellers)."""
     query = select(m.Bus).order_by(m.Bus.id)
     if date:
@@ -129,8 +128,8 @@ def release(bus_id: str, session: SessionDep, _caller: DispatcherDep) -> dict[st
 class Boarding(SQLModel):
     """Who boarded: ``boarded`` lists them, or leave it out to mean everyone except ``no_shows``."""
 
-    boarded: list[int] | None = None
-    no_shows: list[int] = Field(default_factory=list)
+    boarded: list[m.RowId] | None = Field(default=None, max_length=1000)
+    no_shows: list[m.RowId] = Field(default_factory=list, max_length=1000)
 
 
 def _freed(session: Session, caller: Caller, traveller_id: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -35,7 +34,7 @@ UNREADABLE = (
 
 
 def _public(session: Session, job: m.PlanJob, with_plan: bool) -> m.PlanPublic:
-    data = job.model_dump(exclude={"result", "worker_pid"})
+    data = job.model_dump(exclude={"result", "worker_pid", "lease"})
     if not with_plan or job.result is None:
         return m.PlanPublic(**data)
     result = job_result(job)
@@ -100,7 +99,7 @@ def list_plans(session: SessionDep, _caller: DispatcherDep) -> Any:
 
 
 @router.get("/{plan_id}", response_model=m.PlanPublic)
-def get_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> Any:
+def get_plan(plan_id: m.RowId, session: SessionDep, _caller: DispatcherDep) -> Any:
     """Status and progress; when done, every date's plan (``days``) as in plan.json (``scheduler.plan.Plan.from_dict``
     reads it), ``plan`` the first date's, and for a campaign its coaches, overdue travellers and totals (``campaign``).
     Its traveller ids are the service's ids; ``traveller_refs`` gives each one's township and the township's own
@@ -113,7 +112,7 @@ def get_plan(plan_id: int, session: SessionDep, _caller: DispatcherDep) -> Any:
 
 @router.post("/{plan_id}/publish")
 def publish_plan(
-    plan_id: int, session: SessionDep, _caller: DispatcherDep, body: m.PlanPublish | None = None
+    plan_id: m.RowId, session: SessionDep, _caller: DispatcherDep, body: m.PlanPublish | None = None
 ) -> dict[str, Any]:
     """Freeze the plan's ``dates`` (default: all not yet published): buses get manifests and ticket codes, its
     travellers are marked planned (a campaign's overdue travellers overdue, with the reason)."""
@@ -130,11 +129,11 @@ def publish_plan(
     },
 )
 def get_fallback(
-    plan_id: int,
+    plan_id: m.RowId,
     session: SessionDep,
     _caller: DispatcherDep,
     format: Literal["json", "csv", "xlsx"] = "json",
-    date: dt.date | None = None,
+    date: m.Day | None = None,
 ) -> Any:
     """Who does not ride a bus in this plan on ``date`` (default: its first date), how they travel instead and why:
     JSON with ``cause``, ``params`` and the reason in both languages; CSV and XLSX (Chinese exports) with the

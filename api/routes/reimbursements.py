@@ -1,7 +1,10 @@
 """/reimbursements: per township, the travellers moved by township transport, the amounts due, and receipts.
 
 The cap is what the rules pay for those travellers (their fallback's ``est_cost``); submitted and
-approved receipts together never exceed it, checked under a lock on the township row.
+approved receipts together never exceed it, checked under a lock on the township row. A receipt covers
+travellers on township transport whose travel date has come; each is on at most one receipt that is submitted
+or approved (``receipt_claims``' primary key, so even two racing requests cannot both claim one), and the
+receipt's amount is shared among them in proportion to their caps, so no share exceeds its traveller's cap.
 """
 
 from __future__ import annotations
@@ -9,17 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import func
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api import models as m
 from api.convert import in_ids
-from api.deps import CallerDep, DispatcherDep, SessionDep
+from api.deps import CallerDep, DispatcherDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict, not_found
 
 router = APIRouter(prefix="/reimbursements", tags=["reimbursements"])
 
 MODE = "township_transport"
+NOT_TRAVELLING = (m.TravellerStatus.cancelled, m.TravellerStatus.registered, m.TravellerStatus.overdue)
 
 
 def _due(session: Session, township_id: str) -> tuple[list[m.Traveller], float]:
@@ -80,8 +85,11 @@ def list_reimbursements(session: SessionDep, caller: CallerDep) -> list[dict[str
 
 
 @router.post("/receipts", status_code=201)
-def submit_receipt(body: m.ReceiptCreate, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
-    """A township submits a receipt (number, amount, travellers covered); over the cap gives 409."""
+def submit_receipt(
+    body: m.ReceiptCreate, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """A township submits a receipt (number, amount, travellers covered); over the cap, or a traveller already on
+    another receipt, gives 409; a traveller not on township transport, cancelled or not yet travelled, 422."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "receipts are submitted by townships", "报销票据由乡镇提交")
     township_id = caller.scope if caller.role == m.Role.township else body.township_id
@@ -106,6 +114,28 @@ def submit_receipt(body: m.ReceiptCreate, session: SessionDep, caller: CallerDep
             f"not travellers of this township on township transport: {bad}",
             f"以下旅客不是本乡镇自行组织运送的旅客：{bad}",
             travellers=bad,
+        )
+    today = settings.today_here()
+    not_yet = sorted(
+        i for i, t in covered.items() if t.status in NOT_TRAVELLING or t.travel_date is None or t.travel_date > today
+    )
+    if not_yet:
+        raise ApiError(
+            422,
+            f"these travellers are cancelled or have not travelled yet (today is {today}): {not_yet}",
+            f"以下旅客已取消或尚未出行（今天是 {today}），不能报销：{not_yet}",
+            travellers=not_yet,
+        )
+    taken = sorted(
+        session.exec(
+            select(m.ReceiptClaim.traveller_id).where(in_ids(m.ReceiptClaim.traveller_id, list(covered)))
+        ).all()
+    )
+    if taken:
+        raise conflict(
+            f"these travellers are already on another receipt: {taken}",
+            f"以下旅客已在其他票据中报销：{taken}",
+            travellers=taken,
         )
     covered_cap = round(sum(t.est_cost or 0.0 for t in covered.values()), 2)
     if body.amount > covered_cap + 0.005:
@@ -137,7 +167,17 @@ def submit_receipt(body: m.ReceiptCreate, session: SessionDep, caller: CallerDep
         traveller_ids=sorted(set(body.traveller_ids)),
     )
     session.add(receipt)
-    session.commit()
+    try:
+        session.flush()
+        for t in covered.values():
+            share = receipt.amount * (t.est_cost or 0.0) / covered_cap if covered_cap else 0.0
+            session.add(m.ReceiptClaim(traveller_id=t.id, receipt_id=receipt.id, share=round(share, 2)))
+        session.commit()
+    except IntegrityError:  # a receipt submitted at the same moment claimed one of them first
+        session.rollback()
+        raise conflict(
+            "a traveller on this receipt was just claimed by another receipt", "本票据中的旅客刚刚已被其他票据报销"
+        ) from None
     return _receipt_public(receipt)
 
 
@@ -161,6 +201,8 @@ def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[s
                 f"批准后合计 {approved + receipt.amount:.2f} 将超过报销上限 {cap:.2f}",
                 cap=cap,
             )
+    if status == "rejected":  # its travellers may be claimed again, on a corrected receipt
+        session.execute(delete(m.ReceiptClaim).where(m.ReceiptClaim.receipt_id == receipt.id))  # type: ignore[arg-type]
     receipt.status = status
     receipt.note = note
     receipt.decided_at = m.utcnow()
@@ -170,10 +212,12 @@ def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[s
 
 
 @router.post("/receipts/{receipt_id}/approve")
-def approve(receipt_id: int, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+def approve(
+    receipt_id: m.RowId, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep
+) -> dict[str, Any]:
     return _decide(session, receipt_id, "approved", body.note)
 
 
 @router.post("/receipts/{receipt_id}/reject")
-def reject(receipt_id: int, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+def reject(receipt_id: m.RowId, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
     return _decide(session, receipt_id, "rejected", body.note)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -30,7 +29,7 @@ def _finish(counts: dict[str, int]) -> dict[str, Any]:
 
 
 @router.get("/stats")
-def stats(session: SessionDep, caller: CallerDep, date: dt.date | None = None) -> dict[str, Any]:
+def stats(session: SessionDep, caller: CallerDep, date: m.Day | None = None) -> dict[str, Any]:
     """Counts by township and by factory: registered (not cancelled), planned, departed, arrived, no-show, and
     overdue apart (registered, but no date left to reach the factory by the report date; counted in registered).
     ``rate`` is arrived / registered (return-to-work rate for townships, arrival rate for factories).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
@@ -48,10 +47,10 @@ def list_travellers(
     caller: CallerDep,
     township: str | None = None,
     factory: str | None = None,
-    date: Annotated[dt.date | None, Query(description="travellers free to travel (or planned) on this date")] = None,
+    date: Annotated[m.Day | None, Query(description="travellers free to travel (or planned) on this date")] = None,
     status: m.TravellerStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=m.MAX_ROW_ID)] = 0,
 ) -> Any:
     query = select(m.Traveller).where(*traveller_filters(caller))
     if township:
@@ -67,13 +66,13 @@ def list_travellers(
 
 
 @router.get("/{traveller_id}", response_model=m.TravellerPublic)
-def read_traveller(traveller_id: int, session: SessionDep, caller: CallerDep) -> Any:
+def read_traveller(traveller_id: m.RowId, session: SessionDep, caller: CallerDep) -> Any:
     return traveller_public(caller, get_traveller(session, caller, traveller_id))
 
 
 @router.patch("/{traveller_id}", response_model=m.TravellerPublic)
 def update_traveller(
-    traveller_id: int, body: m.TravellerUpdate, session: SessionDep, caller: CallerDep, settings: SettingsDep
+    traveller_id: m.RowId, body: m.TravellerUpdate, session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> Any:
     """Change a registration that is not yet on a published plan (checked like a spreadsheet row). An overdue
     traveller changed (e.g. given a later report date) is registered again, for the next plan."""
@@ -102,7 +101,7 @@ def update_traveller(
 
 
 @router.delete("/{traveller_id}", response_model=m.TravellerPublic)
-def cancel_traveller(traveller_id: int, body: m.TravellerCancel, session: SessionDep, caller: CallerDep) -> Any:
+def cancel_traveller(traveller_id: m.RowId, body: m.TravellerCancel, session: SessionDep, caller: CallerDep) -> Any:
     """Cancel a registration (kept, with its reason; shown as cancelled on its manifest). Idempotent."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "factories cannot cancel registrations", "企业不能取消旅客登记")

@@ -8,9 +8,11 @@ travellers: only publishing does, in one transaction, so a crashed job leaves th
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import threading
 import time
@@ -26,6 +28,8 @@ from api.db import make_engine, session_scope
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
+# linux/prctl.h
+PR_SET_PDEATHSIG = 1
 
 
 class JobRunner:
@@ -87,6 +91,19 @@ def _end_group(process: multiprocessing.process.BaseProcess) -> None:
         os.killpg(process.pid, signal.SIGTERM)
 
 
+def _end_with_parent() -> None:
+    """Linux: have the kernel send this worker SIGTERM when the service process that started it dies (kill -9
+    included), and end the whole process group on SIGTERM, the solver processes it forked with it.
+    ``prctl(PR_SET_PDEATHSIG)`` through ctypes: three lines, where a package (python-prctl) would be one more
+    compiled dependency for one call."""
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the call took effect
+        os.killpg(0, signal.SIGKILL)
+
+
 def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:
     """Fail a job that has not finished yet (a finished or published job is left alone)."""
     with session_scope(engine) as session:
@@ -118,6 +135,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
     The process leads a process group of its own, so that the runner can stop it with the solver processes it
     forks."""
     os.setpgrp()
+    _end_with_parent()
     from api.convert import JobResult, build_campaign, build_problem
     from scheduler.campaign import CampaignParams, plan_campaign
     from scheduler.messages import Message
@@ -133,9 +151,13 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             job.status = m.JobStatus.running
             job.started_at = m.utcnow()
             job.worker_pid = os.getpid()
+            job.lease = lease = secrets.token_hex(16)
             job.message, job.message_zh = "loading registrations", "正在读取登记信息"
             day, end, open_from, time_limit = job.date, job.end_date, job.open_from, job.time_limit
         last = 0.0
+        # Only this run, while the job is still running: a job failed meanwhile (the service restarted) stays
+        # failed, whatever an orphaned run computes.
+        owned = (m.PlanJob.id == job_id, m.PlanJob.status == m.JobStatus.running, m.PlanJob.lease == lease)
 
         def on_progress(share: float, message: Message) -> None:
             nonlocal last
@@ -146,7 +168,7 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             with session_scope(engine) as s:
                 s.execute(
                     update(m.PlanJob)
-                    .where(m.PlanJob.id == job_id)
+                    .where(*owned)
                     .values(
                         progress=round(min(max(share, 0.0), 0.99), 3),
                         message=message.en[:500],
@@ -181,9 +203,9 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
             done = Message("done", {"buses": totals["buses"], "on_buses": totals["on_buses"]})
             fallback = totals["travellers"] - totals["on_buses"]
         with session_scope(engine) as session:
-            session.execute(
+            stored = session.execute(
                 update(m.PlanJob)
-                .where(m.PlanJob.id == job_id)
+                .where(*owned)
                 .values(
                     status=m.JobStatus.done,
                     progress=1.0,
@@ -194,6 +216,8 @@ def run_job(url: str, schema: str | None, job_id: int) -> None:
                     message_zh=f"{done.zh}，其他方式{fallback}人",
                 )
             )
+            if not stored.rowcount:
+                log.warning("planning job %s is no longer this run's: its result is dropped", job_id)
     except Exception as err:
         log.exception("planning job %s failed", job_id)
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()

@@ -391,8 +391,8 @@ def dispatcher_page(
     session: SessionDep,
     caller: DispatcherPage,
     settings: SettingsDep,
-    date: dt.date | None = None,
-    plan: int | None = None,
+    date: m.Day | None = None,
+    plan: m.RowId | None = None,
 ) -> Response:
     job = session.get(m.PlanJob, plan) if plan else None
     day = date or (job.date if job else None) or _default_date(session)
@@ -439,23 +439,23 @@ def start_plan(body: m.PlanCreate, request: Request, session: SessionDep, caller
 
 
 @router.get("/api/plans/{plan_id}")
-def plan_status(plan_id: int, session: SessionDep, _caller: DispatcherPage) -> dict[str, Any]:
+def plan_status(plan_id: m.RowId, session: SessionDep, _caller: DispatcherPage) -> dict[str, Any]:
     job = session.get(m.PlanJob, plan_id)
     if job is None:
         raise not_found(f"plan {plan_id}", f"计划 {plan_id}")
-    return job.model_dump(mode="json", exclude={"result", "worker_pid"})
+    return job.model_dump(mode="json", exclude={"result", "worker_pid", "lease"})
 
 
 @router.post("/api/plans/{plan_id}/publish")
 def publish_plan(
-    plan_id: int, session: SessionDep, caller: DispatcherPage, body: m.PlanPublish | None = None
+    plan_id: m.RowId, session: SessionDep, caller: DispatcherPage, body: m.PlanPublish | None = None
 ) -> dict[str, Any]:
     return plans.publish_plan(plan_id, session, caller, body)
 
 
 @router.get("/api/geojson")
 def geojson(
-    session: SessionDep, _caller: DispatcherPage, plan_id: int | None = None, date: dt.date | None = None
+    session: SessionDep, _caller: DispatcherPage, plan_id: m.RowId | None = None, date: m.Day | None = None
 ) -> dict[str, Any]:
     job = session.get(m.PlanJob, plan_id) if plan_id else None
     return county_geojson(session, job, date)
@@ -473,7 +473,7 @@ def _pdf(pages: list[tuple[m.Bus, list[m.Traveller]]], settings: Any, filename: 
 
 
 @router.get("/plans/{plan_id}/manifests.pdf")
-def plan_manifests(plan_id: int, session: SessionDep, caller: DispatcherPage, settings: SettingsDep) -> Response:
+def plan_manifests(plan_id: m.RowId, session: SessionDep, caller: DispatcherPage, settings: SettingsDep) -> Response:
     rows = session.exec(
         select(m.Bus).where(m.Bus.plan_id == plan_id, m.Bus.status == "published").order_by(m.Bus.id)
     ).all()
@@ -494,7 +494,7 @@ def _finished_plan(session: Session, plan_id: int, day: dt.date | None) -> Any:
 
 @router.get("/plans/{plan_id}/fallback.csv")
 def plan_fallback_csv(
-    plan_id: int, session: SessionDep, _caller: DispatcherPage, date: dt.date | None = None
+    plan_id: m.RowId, session: SessionDep, _caller: DispatcherPage, date: m.Day | None = None
 ) -> Response:
     """The plan's fallback list (of ``date``, default its first) for Excel, with the Chinese reasons."""
     rows = fallback_rows(session, _finished_plan(session, plan_id, date))
@@ -507,7 +507,7 @@ def plan_fallback_csv(
 
 @router.get("/plans/{plan_id}/fallback.pdf")
 def plan_fallback_pdf(
-    plan_id: int, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep, date: dt.date | None = None
+    plan_id: m.RowId, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
     plan = _finished_plan(session, plan_id, date)
     return Response(
@@ -542,7 +542,7 @@ def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebC
 
 @router.get("/factory", response_class=HTMLResponse)
 def factory_page(
-    request: Request, session: SessionDep, caller: FactoryPage, settings: SettingsDep, date: dt.date | None = None
+    request: Request, session: SessionDep, caller: FactoryPage, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
     factory = session.get(m.Factory, caller.scope)
     query = select(m.Traveller).where(m.Traveller.factory_id == caller.scope, m.Traveller.status.in_(ON_THE_WAY))  # type: ignore[attr-defined]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from tests.api.conftest import Api
 
@@ -89,52 +92,74 @@ def test_subsidy_once_after_confirmed_arrival(api: Api) -> None:
     assert api.get("/subsidies", "360731100", params={"format": "xlsx"}).status_code == 403
 
 
-def test_reimbursement_never_exceeds_cap(api: Api) -> None:
-    """Township-transport travellers give a cap; receipts beyond it are 409, approvals too."""
+def test_reimbursement_never_exceeds_cap(api_on_day: Callable[[dt.date], Api]) -> None:
+    """Township-transport travellers give a cap; receipts beyond it are 409, approvals too; each traveller is on
+    at most one submitted or approved receipt, and a rejected receipt frees its travellers."""
+    api = api_on_day(dt.date.fromisoformat(DAY))
     api.patch("/rules", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
     api.plan(DAY)
     summary = api.get("/reimbursements", "360731100").json()[0]
-    assert summary["travellers"], summary
+    assert len(summary["travellers"]) >= 2, summary
     cap = summary["cap"]
     ids = [t["traveller_id"] for t in summary["travellers"]]
-    too_much = api.post(
-        "/reimbursements/receipts", "360731100", json={"number": "R1", "amount": cap + 1, "traveller_ids": ids}
-    )
+    first, rest = ids[:1], ids[1:]
+    cap_first = summary["travellers"][0]["amount_due"]
+
+    def receipt(number: str, amount: float, covered: list[int]) -> Any:
+        body = {"number": number, "amount": amount, "traveller_ids": covered}
+        return api.post("/reimbursements/receipts", "360731100", json=body)
+
+    too_much = receipt("R1", round(cap_first + 1, 2), first)
     assert too_much.status_code == 409 and too_much.json()["detail_zh"]
-    half = round(cap / 2, 2)
-    r1 = api.post("/reimbursements/receipts", "360731100", json={"number": "R1", "amount": half, "traveller_ids": ids})
+    r1 = receipt("R1", cap_first, first)
     assert r1.status_code == 201
-    assert (
-        api.post(
-            "/reimbursements/receipts", "360731100", json={"number": "R1", "amount": 1, "traveller_ids": ids}
-        ).status_code
-        == 409
-    )
-    r2 = api.post(
-        "/reimbursements/receipts",
-        "360731100",
-        json={"number": "R2", "amount": round(cap - half, 2), "traveller_ids": ids},
-    )
+    assert receipt("R1", 1, rest).status_code == 409  # the number again
+    twice = receipt("R2", 1, ids)  # the first traveller again
+    assert twice.status_code == 409 and twice.json()["travellers"] == first
+    r2 = receipt("R2", round(cap - cap_first, 2), rest)
     assert r2.status_code == 201
-    assert (
-        api.post(
-            "/reimbursements/receipts", "360731100", json={"number": "R3", "amount": 1, "traveller_ids": ids}
-        ).status_code
-        == 409
-    )
+    assert receipt("R3", 1, rest).status_code == 409
     other = api.by_ref("T003")
-    assert (
-        api.post(
-            "/reimbursements/receipts", "360731100", json={"number": "R4", "amount": 1, "traveller_ids": [other["id"]]}
-        ).status_code
-        == 422
-    )
+    assert receipt("R4", 1, [other["id"]]).status_code == 422
     assert api.post(f"/reimbursements/receipts/{r1.json()['id']}/approve", "360731100", json={}).status_code == 403
     assert api.post(f"/reimbursements/receipts/{r1.json()['id']}/approve", json={}).json()["status"] == "approved"
     assert api.post(f"/reimbursements/receipts/{r2.json()['id']}/reject", json={"note": "票据不清"}).status_code == 200
     final = api.get("/reimbursements", "360731100").json()[0]
     assert final["approved"] <= final["cap"] and final["submitted"] == 0
+    assert receipt("R5", 1, rest).status_code == 201  # freed by the rejection
     assert api.get("/reimbursements", "dg-humen").status_code == 403
+
+
+def test_receipts_only_for_travellers_who_travelled(api_on_day: Callable[[dt.date], Api]) -> None:
+    """A receipt before the travel date, or for a cancelled traveller, is 422; the same receipts racing for one
+    traveller: exactly one is accepted (the database's constraint, not only the check)."""
+    early = api_on_day(dt.date.fromisoformat(DAY) - dt.timedelta(days=1))
+    early.patch("/rules", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
+    early.plan(DAY)
+    summary = early.get("/reimbursements", "360731100").json()[0]
+    ids = [t["traveller_id"] for t in summary["travellers"]]
+    body = {"number": "E1", "amount": 1, "traveller_ids": ids[:1]}
+    refused = early.post("/reimbursements/receipts", "360731100", json=body)
+    assert refused.status_code == 422 and refused.json()["travellers"] == ids[:1]
+    api = api_on_day(dt.date.fromisoformat(DAY))
+    assert api.delete(f"/travellers/{ids[0]}", "360731100", json={"reason": "不去了"}).status_code == 200
+    cancelled = api.post("/reimbursements/receipts", "360731100", json=body)
+    assert cancelled.status_code == 422
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(
+                lambda n: (
+                    api.post(
+                        "/reimbursements/receipts",
+                        "360731100",
+                        json={"number": f"C{n}", "amount": 1, "traveller_ids": ids[1:2]},
+                    ).status_code
+                ),
+                range(6),
+            )
+        )
+    assert sorted(answers) == [201] + [409] * 5
+    assert sum(len(r["traveller_ids"]) for r in api.get("/reimbursements", "360731100").json()[0]["receipts"]) == 1
 
 
 def test_expected_staff_matching(api: Api) -> None:

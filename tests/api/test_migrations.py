@@ -155,6 +155,8 @@ def test_0002_converts_rows_both_ways(database: Database) -> None:
         assert [j.message_zh for j in jobs] == ["", ""]
         assert session.get(m.Bus, "P1-0220-001").data == BUS
         assert session.exec(select(m.Receipt)).one().traveller_ids == [2]
+        # 0005: the submitted receipt's traveller is claimed by it, once.
+        assert [(c.traveller_id, c.share) for c in session.exec(select(m.ReceiptClaim)).all()] == [(2, 9.0)]
         fallback = session.get(m.Traveller, 2)
         assert fallback.fallback_cause is None and fallback.fallback_params is None and fallback.mode == "free_ticket"
         assert len(session.exec(select(m.Subsidy)).all()) == 1
