@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,13 +56,29 @@ def problem_dict(problem: ScenarioProblem) -> dict[str, Any]:
     }
 
 
+# A file of junk has a million problems; the clerk needs the first few hundred and how many there are of each.
+MAX_PROBLEMS_LISTED = 500
+
+
+def problem_summary(problems: Sequence[ScenarioProblem]) -> dict[str, Any]:
+    """The first ``MAX_PROBLEMS_LISTED`` problems, how many there are, and how many per column."""
+    by_field = Counter(p.field or "" for p in problems)
+    return {
+        "problems": [problem_dict(p) for p in problems[:MAX_PROBLEMS_LISTED]],
+        "problem_count": len(problems),
+        "problems_by_field": dict(by_field.most_common()),
+        "bad_rows": len({p.row for p in problems}),
+    }
+
+
 def invalid_rows(err: InvalidScenario) -> ApiError:
     n = len(err.problems)
+    shown = min(n, MAX_PROBLEMS_LISTED)
     return ApiError(
         422,
-        f"{n} problem(s) found; nothing was saved",
-        f"发现 {n} 处问题，未保存任何数据",
-        problems=[problem_dict(p) for p in err.problems],
+        f"{n} problem(s) found (the first {shown} listed); nothing was saved",
+        f"发现 {n} 处问题（列出前 {shown} 处），未保存任何数据",
+        **problem_summary(err.problems),
     )
 
 

@@ -32,9 +32,9 @@ def json_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(JSON_DOCUMENT, nullable=nullable)
 
 
-# What a client may send where the database keeps an integer or a date: a 64-bit row id, a count a county can
-# have, a date of the calendar the service reckons with. Beyond them a request is a 422, never an overflow.
-MAX_ROW_ID = 2**63 - 1
+# What a client may send where the database keeps an integer or a date: a row id (INTEGER, 32 bits), a count a
+# county can have, a date of the calendar the service reckons with. Beyond them a request is a 422, never an overflow.
+MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 Count = Annotated[int, Interval(ge=0, le=1_000_000)]
 Day = Annotated[dt.date, Interval(ge=FIRST_DATE, le=LAST_DATE)]

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # How many planning jobs may run at once, each in its own process.
     planning_processes: int = 2
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Rows per imported spreadsheet: a county's townships send a few thousand; more is a wrong file.
+    max_import_rows: int = 50_000
     # Map tiles for the dispatcher's page, e.g. "https://tiles.example/{z}/{x}/{y}.png"; empty: a plain background.
     tile_url: str = ""
     tile_attribution: str = ""

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from api import models as m
 from api.convert import traveller_row_dict
@@ -36,7 +37,8 @@ async def import_travellers(file: UploadFile, session: SessionDep, caller: Calle
     content = await file.read(settings.max_upload_bytes + 1)
     if len(content) > settings.max_upload_bytes:
         raise ApiError(413, f"the file is larger than {settings.max_upload_bytes} bytes", "上传文件过大")
-    result = import_file(session, caller, settings.campaign, file.filename or "upload.csv", content)
+    # Parsed and checked in a worker thread: the service keeps answering other requests meanwhile.
+    result = await run_in_threadpool(import_file, session, caller, settings, file.filename or "upload.csv", content)
     session.commit()
     return result
 

@@ -92,16 +92,21 @@ def _end_group(process: multiprocessing.process.BaseProcess) -> None:
 
 
 def _end_with_parent() -> None:
-    """Linux: have the kernel send this worker SIGTERM when the service process that started it dies (kill -9
-    included), and end the whole process group on SIGTERM, the solver processes it forked with it.
-    ``prctl(PR_SET_PDEATHSIG)`` through ctypes: three lines, where a package (python-prctl) would be one more
+    """Linux: have the kernel kill this worker when the service process that started it dies (kill -9 included),
+    and every solver process it forks when the worker dies, so that no orphan goes on solving. SIGKILL, not a
+    Python handler: a process inside a long OR-Tools call would run a handler only when the call returns.
+    ``prctl(PR_SET_PDEATHSIG)`` through ctypes: a few lines, where a package (python-prctl) would be one more
     compiled dependency for one call."""
-    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
     parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _die_with_parent()
+    os.register_at_fork(after_in_child=_die_with_parent)
     if os.getppid() != parent:  # the parent died before the call took effect
         os.killpg(0, signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:

@@ -8,8 +8,11 @@ are skipped, so importing the same file twice adds nobody.
 
 from __future__ import annotations
 
+import multiprocessing
 import secrets
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -19,11 +22,30 @@ from api import models as m
 from api.convert import factory_ids, in_ids, township_ids, traveller_values
 from api.deps import Caller
 from api.errors import ApiError
+from api.settings import Settings
 from scheduler.model import Traveller
 from scheduler.scenario import check_traveller_rows, read_traveller_rows
 from scheduler.validation import InvalidScenario, ScenarioProblem, check_traveller_row
 
 FORM_FILE = "request"
+
+
+@cache
+def _checker() -> ProcessPoolExecutor:
+    """The process that reads and checks uploaded spreadsheets (one: imports are rare and short)."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _read_and_check(
+    filename: str, content: bytes, townships: set[str], factories: set[str], max_rows: int
+) -> int | tuple[list[Traveller], list[ScenarioProblem], dict[str, int]]:
+    """In the checking process: the file's rows checked, or their number when there are more than ``max_rows``."""
+    rows = read_traveller_rows(filename, content)
+    if len(rows) > max_rows:
+        return len(rows)
+    travellers, problems = check_traveller_rows(rows, townships, factories, file=filename)
+    row_of = {(r.get("traveller_id") or "").strip(): n for n, r in enumerate(rows, start=2)}
+    return travellers, problems, row_of
 
 
 def allowed_townships(session: Session, caller: Caller) -> set[str]:
@@ -90,17 +112,26 @@ def _campaign_conflicts(
     return new, skipped, problems
 
 
-def import_file(session: Session, caller: Caller, campaign: str, filename: str, content: bytes) -> dict[str, Any]:
+def import_file(session: Session, caller: Caller, settings: Settings, filename: str, content: bytes) -> dict[str, Any]:
     """Check and save a travellers spreadsheet (.csv or .xlsx) for the caller's township(s).
 
     Raises:
         InvalidScenario: every problem of every row (HTTP 422); nothing is saved.
     """
-    rows = read_traveller_rows(filename, content)
-    travellers, problems = check_traveller_rows(
-        rows, allowed_townships(session, caller), factory_ids(session), file=filename
+    campaign = settings.campaign
+    townships, factories = allowed_townships(session, caller), factory_ids(session)
+    # Reading and checking a big file is pure Python: in a thread it would hold the GIL and stall every other
+    # request, so it runs in a process of its own.
+    checked = (
+        _checker().submit(_read_and_check, filename, content, townships, factories, settings.max_import_rows).result()
     )
-    row_of = {(r.get("traveller_id") or "").strip(): n for n, r in enumerate(rows, start=2)}
+    if isinstance(checked, int):
+        raise ApiError(
+            413,
+            f"{filename} has {checked} rows; at most {settings.max_import_rows} per file: split it",
+            f"{filename} 共 {checked} 行，每个文件最多 {settings.max_import_rows} 行，请拆分后上传",
+        )
+    travellers, problems, row_of = checked
     new, skipped, conflicts = _campaign_conflicts(session, campaign, travellers, row_of, filename)
     problems += conflicts
     if problems:

@@ -127,8 +127,8 @@ function townshipPage() {
     if (!d.ok) {
       const head = document.createElement("p");
       head.className = "error";
-      head.textContent = tr(`发现 ${d.problems.length} 处问题（${d.bad_rows} 行），未导入任何数据。请改正后重新上传：`,
-                            `${d.problems.length} problem(s) in ${d.bad_rows} row(s); nothing was imported. Fix them and upload again:`);
+      head.textContent = tr(`发现 ${d.problem_count} 处问题（${d.bad_rows} 行），未导入任何数据。请改正后重新上传${d.problem_count > d.problems.length ? `（列出前 ${d.problems.length} 处）` : ""}：`,
+                            `${d.problem_count} problem(s) in ${d.bad_rows} row(s); nothing was imported. Fix them and upload again${d.problem_count > d.problems.length ? ` (the first ${d.problems.length} listed)` : ""}:`);
       const list = document.createElement("ol");
       list.id = "problems";
       for (const p of d.problems) {

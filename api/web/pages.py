@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from api import models as m
 from api.convert import (
@@ -29,7 +30,7 @@ from api.convert import (
     policy_data,
 )
 from api.deps import Caller, SessionDep, SettingsDep
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
 from api.routes import arrivals, buses, plans, stats, travellers
 from api.services.blank_template import blank_template
@@ -224,14 +225,10 @@ async def preview_import(
     content = await _upload(file, settings.max_upload_bytes)
     name = file.filename or "upload.csv"
     try:
-        result = import_file(session, caller, settings.campaign, name, content)
+        result = await run_in_threadpool(import_file, session, caller, settings, name, content)
     except InvalidScenario as err:
         session.rollback()
-        problems = [
-            {"row": p.row, "field": p.field, "message": p.message, "message_zh": p.message_zh} for p in err.problems
-        ]
-        rows = len({p["row"] for p in problems})
-        return {"file": name, "ok": False, "problems": problems, "bad_rows": rows}
+        return {"file": name, "ok": False, **problem_summary(err.problems)}
     session.rollback()
     return {"file": name, "ok": True, "problems": [], **result}
 
@@ -241,7 +238,7 @@ async def confirm_import(
     file: UploadFile, session: SessionDep, caller: TownshipPage, settings: SettingsDep
 ) -> dict[str, Any]:
     content = await _upload(file, settings.max_upload_bytes)
-    result = import_file(session, caller, settings.campaign, file.filename or "upload.csv", content)
+    result = await run_in_threadpool(import_file, session, caller, settings, file.filename or "upload.csv", content)
     session.commit()
     return result
 

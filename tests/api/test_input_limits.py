@@ -121,10 +121,12 @@ def test_rules_that_would_make_planning_impossible_are_refused(api: Api, change:
     ],
 )
 def test_huge_integers_and_dates_in_the_path_and_query_are_4xx(api: Api, path: str) -> None:
-    """Ids and offsets beyond 64 bits, and the last date of the calendar, answer 404 or 422, never 500."""
+    """Ids and offsets beyond the database's INTEGER, and the last date of the calendar, answer 404 or 422,
+    never 500."""
     response = api.get(path.format(big=2**70))
     assert response.status_code in (404, 422), response.text
-    assert api.get(path.format(big=2**63 - 1)).status_code < 500
+    assert api.get(path.format(big=2**31 - 1)).status_code < 500
+    assert api.get(path.format(big=2**31)).status_code in (404, 422)
 
 
 def test_boarding_with_huge_ids_is_422(api: Api) -> None:
@@ -134,3 +136,33 @@ def test_boarding_with_huge_ids_is_422(api: Api) -> None:
     township = next(iter(bus["traveller_refs"].values()))["township_id"]
     response = api.post(f"/buses/{bus['id']}/boarding", township, json={"no_shows": [2**70]})
     assert response.status_code == 422, response.text
+
+
+HEADER = "traveller_id,name,id_number,phone,township_id,factory_id,earliest_date,report_date\n"
+
+
+def test_an_import_over_the_row_cap_is_413_and_stores_nothing(api: Api) -> None:
+    """200,000 junk lines are refused with 413 saying the cap (50,000 rows by default); nothing is stored."""
+    before = len(api.travellers())
+    junk = HEADER + "x,\n" * 200_000
+    response = api.post("/travellers/import", "360731100", files={"file": ("junk.csv", junk.encode())})
+    assert response.status_code == 413 and "50000" in response.text
+    assert len(api.travellers()) == before
+
+
+def test_a_file_of_junk_lists_the_first_problems_and_counts_the_rest(api: Api) -> None:
+    """Under the cap, a file of junk answers 422 with the first 500 problems, how many there are, and how many
+    per column; the page's preview says the same."""
+    junk = HEADER + "x,\n" * 5_000
+    response = api.post("/travellers/import", "360731100", files={"file": ("junk.csv", junk.encode())})
+    assert response.status_code == 422
+    body = response.json()
+    assert len(body["problems"]) == 500 < body["problem_count"]
+    assert sum(body["problems_by_field"].values()) == body["problem_count"]
+    assert body["problems_by_field"]["name"] == 5_000 and body["bad_rows"] == 5_000
+    preview = api.client.post(
+        "/app/api/travellers/preview",
+        files={"file": ("junk.csv", junk.encode())},
+        cookies={"fanggang_token": api.tokens["360731100"]},
+    ).json()
+    assert not preview["ok"] and len(preview["problems"]) == 500 and preview["problem_count"] == body["problem_count"]

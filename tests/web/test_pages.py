@@ -77,7 +77,7 @@ def test_register_form_checks_as_you_type(browser, server: Server) -> None:
     page.locator("#register-result.ok").wait_for()
     people = server.api("GET", "/travellers", "360731100").json()
     assert any(p["name"] == "王五" and p["phone"] == "13800000103" for p in people)
-    # The same person again: the server refuses (already registered) and the page says so.
+    # The same person again: the server refuses (registered twice) and the page says so.
     form.locator("[name=name]").fill("王五")
     form.locator("[name=id_number]").fill("360731199001010039")
     form.locator("[name=phone]").fill("13800000103")
@@ -86,7 +86,7 @@ def test_register_form_checks_as_you_type(browser, server: Server) -> None:
     form.locator("[name=report_date]").fill("2026-02-23")
     page.click("#register-submit")
     page.locator("#register-result.bad").wait_for()
-    assert "already" in page.locator("#register-result").inner_text()
+    assert "twice" in page.locator("#register-result").inner_text()
     assert not page.js_errors
 
 
