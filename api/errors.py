@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,25 +58,24 @@ def problem_dict(problem: ScenarioProblem) -> dict[str, Any]:
 MAX_PROBLEMS_LISTED = 500
 
 
-def problem_summary(problems: Sequence[ScenarioProblem]) -> dict[str, Any]:
+def problem_summary(err: InvalidScenario) -> dict[str, Any]:
     """The first ``MAX_PROBLEMS_LISTED`` problems, how many there are, and how many per column."""
-    by_field = Counter(p.field or "" for p in problems)
     return {
-        "problems": [problem_dict(p) for p in problems[:MAX_PROBLEMS_LISTED]],
-        "problem_count": len(problems),
-        "problems_by_field": dict(by_field.most_common()),
-        "bad_rows": len({p.row for p in problems}),
+        "problems": [problem_dict(p) for p in err.problems[:MAX_PROBLEMS_LISTED]],
+        "problem_count": err.count,
+        "problems_by_field": err.by_field,
+        "bad_rows": err.bad_rows,
     }
 
 
 def invalid_rows(err: InvalidScenario) -> ApiError:
-    n = len(err.problems)
+    n = err.count
     shown = min(n, MAX_PROBLEMS_LISTED)
     return ApiError(
         422,
         f"{n} problem(s) found (the first {shown} listed); nothing was saved",
         f"发现 {n} 处问题（列出前 {shown} 处），未保存任何数据",
-        **problem_summary(err.problems),
+        **problem_summary(err),
     )
 
 

@@ -15,10 +15,11 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from geopy.distance import geodesic
 from stdnum.cn import ric
@@ -114,18 +115,35 @@ def format_problems(problems: Sequence[ScenarioProblem], limit: int = MAX_LISTED
 
 
 class InvalidScenario(ValueError):
-    """Scenario files with problems; ``problems`` lists every one of them.
+    """Scenario files with problems; ``problems`` lists every one of them, or the first of them when
+    ``shorten`` made a digest: ``by_field`` and ``bad_rows`` then still count all.
 
     The command line maps it to exit code 2 and the HTTP service to 422.
     """
 
-    def __init__(self, problems: Iterable[ScenarioProblem]) -> None:
+    def __init__(
+        self,
+        problems: Iterable[ScenarioProblem],
+        by_field: Mapping[str, int] | None = None,
+        bad_rows: int | None = None,
+    ) -> None:
         self.problems: list[ScenarioProblem] = list(problems)
+        counted = Counter(p.field or "" for p in self.problems)
+        self.by_field: dict[str, int] = dict(by_field) if by_field is not None else dict(counted.most_common())
+        self.bad_rows = bad_rows if bad_rows is not None else len({p.row for p in self.problems})
         super().__init__(format_problems(self.problems))
 
-    def __reduce__(self) -> tuple[type[InvalidScenario], tuple[list[ScenarioProblem]]]:
+    @property
+    def count(self) -> int:
+        return sum(self.by_field.values())
+
+    def shorten(self, keep: int) -> InvalidScenario:
+        """The same problems with only the first ``keep`` listed (a file of junk has a million)."""
+        return InvalidScenario(self.problems[:keep], self.by_field, self.bad_rows)
+
+    def __reduce__(self) -> tuple[type[InvalidScenario], tuple[Any, ...]]:
         # Planning jobs may run in another process; rebuild from the problems, not from the message.
-        return (type(self), (self.problems,))
+        return (type(self), (self.problems, self.by_field, self.bad_rows))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ travellers: only publishing does, in one transaction, so a crashed job leaves th
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
@@ -24,12 +23,11 @@ from sqlmodel import Session
 
 from api import models as m
 from api.db import make_engine, session_scope
+from api.services.lifeline import die_with_parent
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
-# linux/prctl.h
-PR_SET_PDEATHSIG = 1
 
 
 class JobRunner:
@@ -92,21 +90,13 @@ def _end_group(process: multiprocessing.process.BaseProcess) -> None:
 
 
 def _end_with_parent() -> None:
-    """Linux: have the kernel kill this worker when the service process that started it dies (kill -9 included),
-    and every solver process it forks when the worker dies, so that no orphan goes on solving. SIGKILL, not a
-    Python handler: a process inside a long OR-Tools call would run a handler only when the call returns.
-    ``prctl(PR_SET_PDEATHSIG)`` through ctypes: a few lines, where a package (python-prctl) would be one more
-    compiled dependency for one call."""
+    """This worker dies with the service process that started it, and every solver process it forks with the
+    worker (``api.services.lifeline``), so that no orphan goes on solving."""
     parent = os.getppid()
-    _die_with_parent()
-    os.register_at_fork(after_in_child=_die_with_parent)
+    die_with_parent()
+    os.register_at_fork(after_in_child=die_with_parent)
     if os.getppid() != parent:  # the parent died before the call took effect
         os.killpg(0, signal.SIGKILL)
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def mark_failed(engine: Engine, job_id: int, error: str, error_zh: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
@@ -21,7 +22,8 @@ from sqlmodel import Session, select
 from api import models as m
 from api.convert import factory_ids, in_ids, township_ids, traveller_values
 from api.deps import Caller
-from api.errors import ApiError
+from api.errors import MAX_PROBLEMS_LISTED, ApiError
+from api.services.lifeline import watch_parent
 from api.settings import Settings
 from scheduler.model import Traveller
 from scheduler.scenario import check_traveller_rows, read_traveller_rows
@@ -33,19 +35,23 @@ FORM_FILE = "request"
 @cache
 def _checker() -> ProcessPoolExecutor:
     """The process that reads and checks uploaded spreadsheets (one: imports are rare and short)."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=watch_parent)
 
 
 def _read_and_check(
     filename: str, content: bytes, townships: set[str], factories: set[str], max_rows: int
-) -> int | tuple[list[Traveller], list[ScenarioProblem], dict[str, int]]:
-    """In the checking process: the file's rows checked, or their number when there are more than ``max_rows``."""
+) -> int | tuple[list[Traveller], InvalidScenario, dict[str, int]]:
+    """In the checking process: the file's rows checked (their problems as a digest: sending a million back
+    would hold the service's GIL while it unpickles them), or their number when there are more than
+    ``max_rows``."""
     rows = read_traveller_rows(filename, content)
     if len(rows) > max_rows:
         return len(rows)
     travellers, problems = check_traveller_rows(rows, townships, factories, file=filename)
     row_of = {(r.get("traveller_id") or "").strip(): n for n, r in enumerate(rows, start=2)}
-    return travellers, problems, row_of
+    problems.sort(key=lambda p: p.row or 0)
+    return travellers, InvalidScenario(problems).shorten(MAX_PROBLEMS_LISTED), row_of
 
 
 def allowed_townships(session: Session, caller: Caller) -> set[str]:
@@ -131,12 +137,13 @@ def import_file(session: Session, caller: Caller, settings: Settings, filename: 
             f"{filename} has {checked} rows; at most {settings.max_import_rows} per file: split it",
             f"{filename} 共 {checked} 行，每个文件最多 {settings.max_import_rows} 行，请拆分后上传",
         )
-    travellers, problems, row_of = checked
+    travellers, digest, row_of = checked
     new, skipped, conflicts = _campaign_conflicts(session, campaign, travellers, row_of, filename)
-    problems += conflicts
-    if problems:
-        problems.sort(key=lambda p: p.row or 0)
-        raise InvalidScenario(problems)
+    if digest.problems or conflicts:
+        problems = sorted(digest.problems + conflicts, key=lambda p: p.row or 0)
+        by_field = Counter(digest.by_field) + Counter(p.field or "" for p in conflicts)
+        bad_rows = digest.bad_rows + len({p.row for p in conflicts})
+        raise InvalidScenario(problems, dict(by_field.most_common()), bad_rows)
     if new:
         session.execute(insert(m.Traveller), [traveller_values(t, campaign) for t in new])
     return {

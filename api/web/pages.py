@@ -228,7 +228,7 @@ async def preview_import(
         result = await run_in_threadpool(import_file, session, caller, settings, name, content)
     except InvalidScenario as err:
         session.rollback()
-        return {"file": name, "ok": False, **problem_summary(err.problems)}
+        return {"file": name, "ok": False, **problem_summary(err)}
     session.rollback()
     return {"file": name, "ok": True, "problems": [], **result}
 
