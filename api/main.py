@@ -26,6 +26,7 @@ from api.routes import (
 from api.services.planning import JobRunner, fail_unfinished_jobs
 from api.settings import Settings, get_settings
 from api.web import pages as web_pages
+from api.web.headers import install_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    install_security_headers(app, settings)
     for module in (
         reference,
         rules,

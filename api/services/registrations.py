@@ -122,7 +122,9 @@ def import_file(session: Session, caller: Caller, settings: Settings, filename: 
     """Check and save a travellers spreadsheet (.csv or .xlsx) for the caller's township(s).
 
     Raises:
-        InvalidScenario: every problem of every row (HTTP 422); nothing is saved.
+        InvalidScenario: the first problems of the rows with the count of all per column (HTTP 422); nothing
+            is saved.
+        ApiError: 413 for a file of more than ``settings.max_import_rows`` rows.
     """
     campaign = settings.campaign
     townships, factories = allowed_townships(session, caller), factory_ids(session)

@@ -166,3 +166,14 @@ def test_a_file_of_junk_lists_the_first_problems_and_counts_the_rest(api: Api) -
         cookies={"fanggang_token": api.tokens["360731100"]},
     ).json()
     assert not preview["ok"] and len(preview["problems"]) == 500 and preview["problem_count"] == body["problem_count"]
+
+
+def test_pages_carry_security_headers(api: Api) -> None:
+    """The pages forbid inline scripts and framing, and every answer forbids sniffing and referrers."""
+    page = api.client.get("/app/login")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    for response in (page, api.get("/travellers")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
