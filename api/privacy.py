@@ -56,8 +56,8 @@ def shown(caller: Caller | None, traveller: m.Traveller, printed: bool = False) 
 
 
 def shown_id_number(caller: Caller, id_number: str, township_id: str | None) -> str:
-    """An ID number that is not a traveller's row (a factory's list of expected staff, a subsidy record),
-    by the same rule: in full for the dispatcher and for the township it belongs to."""
+    """An ID number that is not a traveller's row (a factory's list of expected staff), by the same rule: in
+    full for the dispatcher and for the township it belongs to."""
     full = caller.is_dispatcher or (caller.role == m.Role.township and township_id == caller.scope)
     return id_number if full else mask_id_number(id_number)
 

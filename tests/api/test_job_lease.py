@@ -53,6 +53,13 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("the service did not start")
 
 
+def _seed_with_dispatcher(engine) -> str:  # type: ignore[no-untyped-def]
+    """Load the small county into the running service's database; a dispatcher token for it."""
+    seed(engine, "2026", SMALL, policy=SMALL_POLICY)
+    with session_scope(engine) as session:
+        return create_token(session, Role.dispatcher, None)[1]
+
+
 def _job(engine, job_id: int) -> tuple[str, int | None]:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
         row = connection.execute(text("select status, worker_pid from plans where id = :i"), {"i": job_id}).one()
@@ -89,9 +96,7 @@ def test_kill_9_of_the_server_ends_the_solver_and_the_job_stays_failed(tmp_path:
     server = _serve(url, port)
     engine = make_engine(url, None)
     try:
-        seed(engine, "2026", SMALL, policy=SMALL_POLICY)
-        with session_scope(engine) as session:
-            token = create_token(session, Role.dispatcher, None)[1]
+        token = _seed_with_dispatcher(engine)
         job_id = _start_job(port, token, time_limit=60)
         worker = _wait_running(engine, job_id)
         server.send_signal(signal.SIGKILL)
@@ -118,9 +123,7 @@ def test_a_run_that_lost_its_job_cannot_store_a_result(tmp_path: Path) -> None:
     server = _serve(url, port)
     engine = make_engine(url, None)
     try:
-        seed(engine, "2026", SMALL, policy=SMALL_POLICY)
-        with session_scope(engine) as session:
-            token = create_token(session, Role.dispatcher, None)[1]
+        token = _seed_with_dispatcher(engine)
         job_id = _start_job(port, token, time_limit=3)
         worker = _wait_running(engine, job_id)
         assert fail_unfinished_jobs(engine) == 1
