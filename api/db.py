@@ -116,3 +116,7 @@ def ensure_schema(engine: Engine, schema: str) -> None:
     """Create a PostgreSQL schema if it does not exist."""
     with engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+
+# Every session on the service's database records its changes in the audit log (the hook registers on import).
+from api.services import audit as _audit  # noqa: E402,F401

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from scheduler.policy import InvalidPolicy
 from scheduler.validation import InvalidScenario, ScenarioProblem
@@ -24,11 +25,14 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error a client caused (or may retry), with its status and messages in English and Chinese."""
 
-    def __init__(self, status: int, message: str, message_zh: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, message_zh: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.message_zh = message_zh
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -92,16 +96,27 @@ _STATUS_ZH = {
     409: "数据冲突",
     413: "上传文件过大",
     422: "输入有误",
+    429: "尝试次数过多，请稍后再试",
 }
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's own Allow names only the first route's)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
         response = _body(err.status, err.message, err.message_zh, **err.extra)
-        if headers:
-            response.headers.update(headers)
+        if err.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        response.headers.update(err.headers)
         return response
 
     @app.exception_handler(InvalidScenario)
@@ -123,9 +138,13 @@ def install_handlers(app: FastAPI) -> None:
         return _body(422, f"invalid request: {where}", f"请求内容有误：{where}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:
         message = err.detail if isinstance(err.detail, str) else str(err.detail)
-        return _body(err.status_code, message, _STATUS_ZH.get(err.status_code, "请求失败"))
+        response = _body(err.status_code, message, _STATUS_ZH.get(err.status_code, "请求失败"))
+        response.headers.update(err.headers or {})
+        if err.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, err: IntegrityError) -> JSONResponse:

@@ -12,6 +12,7 @@ from api.db import ensure_schema, make_engine, upgrade
 from api.errors import install_handlers
 from api.routes import (
     arrivals,
+    audit,
     buses,
     expected,
     plans,
@@ -23,6 +24,7 @@ from api.routes import (
     tokens,
     travellers,
 )
+from api.services.auth import FailedAuthBrake
 from api.services.planning import JobRunner, fail_unfinished_jobs
 from api.settings import Settings, get_settings
 from api.web import pages as web_pages
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("%d planning job(s) from an earlier run marked failed", failed)
         app.state.engine = engine
         app.state.settings = settings
+        app.state.auth_brake = FailedAuthBrake(settings.auth_failures_per_minute)
         app.state.jobs = JobRunner(engine, settings.database_url, settings.database_schema, settings.planning_processes)
         try:
             yield
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reimbursements,
         stats,
         expected,
+        audit,
     ):
         app.include_router(module.router)
     # The pages for townships, factories and the dispatcher (/app), served by the same process.

@@ -41,6 +41,7 @@ Day = Annotated[dt.date, Interval(ge=FIRST_DATE, le=LAST_DATE)]
 
 
 class Role(StrEnum):
+    admin = "admin"  # the county's administrator: reference data, rules, tokens, accounts, the audit log
     dispatcher = "dispatcher"
     township = "township"
     factory = "factory"
@@ -168,6 +169,11 @@ class PolicySetting(SQLModel, table=True):
 # --------------------------------------------------------------------------------------------- people
 
 
+class TokenKind(StrEnum):
+    api = "api"  # a machine's bearer token, issued by `fanggang token create` or POST /tokens
+    session = "session"  # a person's signed-in browser (the cookie holds it), issued at sign-in
+
+
 class Token(SQLModel, table=True):
     __tablename__ = "tokens"
     id: int | None = Field(default=None, primary_key=True)
@@ -177,12 +183,21 @@ class Token(SQLModel, table=True):
     label: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked: bool = False
+    kind: str = Field(default=TokenKind.api.value, max_length=10)
+    # The person a session belongs to; API tokens have none.
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    # The API token a browser session was opened with (signing in with a token): revoking it ends the session.
+    parent_id: int | None = None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
 
 
 class TokenCreate(SQLModel):
     role: Role
     scope: str | None = Field(default=None, max_length=40)
     label: str = Field(default="", max_length=200)
+    # Days until the token stops working; blank: the service's token_days setting.
+    days: int | None = Field(default=None, ge=1, le=3660)
 
 
 class TokenPublic(SQLModel):
@@ -191,7 +206,84 @@ class TokenPublic(SQLModel):
     scope: str | None
     label: str
     created_at: dt.datetime
+    kind: str = TokenKind.api.value
+    user: str | None = None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+    revoked: bool = False
     token: str | None = None
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the pages: a clerk of a township, a dispatcher, a factory's staff."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True, index=True)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    scope: str | None = Field(default=None, max_length=40)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    disabled: bool = False
+
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,60}$"
+
+
+class UserCreate(SQLModel):
+    username: str = Field(regex=USERNAME_PATTERN)
+    display_name: str = Field(default="", max_length=100)
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    scope: str | None = Field(default=None, max_length=40)
+
+
+class UserUpdate(SQLModel):
+    display_name: str | None = Field(default=None, max_length=100)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    disabled: bool | None = None
+
+
+class UserPublic(SQLModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    scope: str | None
+    created_at: dt.datetime
+    disabled: bool
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change, as it was made: the database refuses to update or delete these rows (migration 0006)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    token_id: int | None = None
+    # Who: the token's label, or the signed-in person's user name; "system" for the service's own work.
+    actor: str = Field(default="", max_length=200)
+    role: str = Field(default="", max_length=20)
+    action: str = Field(max_length=10)  # create, update, delete
+    entity: str = Field(max_length=40)  # the table
+    entity_id: str = Field(max_length=80)
+    before: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+
+
+class AuditPublic(SQLModel):
+    id: int
+    at: dt.datetime
+    token_id: int | None
+    actor: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 class TravellerBase(SQLModel):

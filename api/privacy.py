@@ -6,6 +6,7 @@
   traveller on a published bus or fallback to it, or on the bus today): it may need to call them at the gate.
 - A printed manifest (paper that travels with the bus) masks every ID number; its phones follow the rules above.
 - No caller (the public subsidy notice) sees both masked.
+- The county admin (reference data, rules, tokens) sees no traveller; the audit log holds masked values only.
 
 Routes, pages and exports never read ``id_number`` or ``phone`` of a row themselves: they call ``shown``.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import models as m
-from api.deps import Caller
+from api.services.auth import Caller
 from scheduler.output import mask_id_number
 
 # A factory may call these travellers: they are on their way to its gate.
@@ -28,6 +29,11 @@ def mask_phone(phone: str) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character: 张**."""
+    return name[:1] + "*" * (len(name) - 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,18 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_minute(moment: dt.datetime | None) -> str:
+    """A stored (UTC) moment as people in the county read it: "2026-02-20 07:30", Beijing time; blank for none."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return f"{aware.astimezone(BEIJING):%Y-%m-%d %H:%M}"
 
 
 class Settings(BaseSettings):
@@ -33,9 +44,18 @@ class Settings(BaseSettings):
     # The date the service takes as today, for a drill or a test (YYYY-MM-DD); empty: today in Beijing. A campaign
     # plan sends nobody new on a date before it.
     today: dt.date | None = None
+    # Days an API token works after it is issued (POST /tokens may ask for fewer or more).
+    token_days: int = Field(default=60, ge=1, le=3660)
+    # Days a person stays signed in on a browser.
+    session_days: int = Field(default=14, ge=1, le=365)
+    # Failed sign-ins or bad tokens one client address may make per minute before it is answered 429.
+    auth_failures_per_minute: int = Field(default=10, ge=1, le=10_000)
+    # Days after a campaign's last report date that its travellers' names, ID numbers and phones are kept;
+    # `fanggang purge` erases them after that (the statistics and the money records' amounts stay).
+    retention_days: int = Field(default=180, ge=0, le=3660)
 
     def today_here(self) -> dt.date:
-        return self.today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        return self.today or dt.datetime.now(BEIJING).date()
 
 
 @lru_cache

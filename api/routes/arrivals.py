@@ -15,6 +15,7 @@ from api.deps import Caller, CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict, not_found
 from api.routes.buses import _riders
 from api.routes.scope import in_scope
+from api.services import audit
 from api.services.publishing import FREED
 
 router = APIRouter(prefix="/arrivals", tags=["arrivals"])
@@ -89,6 +90,7 @@ def _arrive(session: Session, t: m.Traveller, campaign: str) -> bool:
     )
     if result.rowcount != 1:
         return False
+    audit.record(session, "update", "travellers", t.id, {"status": t.status}, {"status": m.TravellerStatus.arrived})
     _grant_subsidy(session, t, campaign)
     return True
 

@@ -1,4 +1,4 @@
-"""/townships, /factories, /fleet: the county's reference data (dispatcher writes, every token reads).
+"""/townships, /factories, /fleet: the county's reference data (the county admin writes, every token reads).
 
 A row created or changed is checked by the same checks as the scenario files (``scheduler.validation``) before
 it is stored, so that nothing the planner would refuse (a blank province, gate hours in the wrong order, an
@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from sqlmodel import SQLModel, select
 
 from api import models as m
-from api.deps import CallerDep, DispatcherDep, SessionDep
+from api.deps import AdminDep, AnyCallerDep, SessionDep
 from api.errors import conflict, not_found
 from scheduler.validation import InvalidScenario, check_bus_type_row, check_factory_row, check_township_row
 
@@ -75,55 +75,55 @@ BUS_TYPE = ("coach type", "车型")
 
 
 @router.get("/townships", response_model=list[m.TownshipPublic])
-def list_townships(session: SessionDep, _caller: CallerDep) -> Any:
+def list_townships(session: SessionDep, _caller: AnyCallerDep) -> Any:
     return session.exec(select(m.Township).order_by(m.Township.id)).all()
 
 
 @router.get("/townships/{township_id}", response_model=m.TownshipPublic)
-def get_township(township_id: str, session: SessionDep, _caller: CallerDep) -> Any:
+def get_township(township_id: str, session: SessionDep, _caller: AnyCallerDep) -> Any:
     return _get(session, m.Township, township_id, TOWNSHIP)
 
 
 @router.post("/townships", response_model=m.TownshipPublic, status_code=201)
-def create_township(body: m.TownshipCreate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def create_township(body: m.TownshipCreate, session: SessionDep, _caller: AdminDep) -> Any:
     return _create(session, m.Township, "id", body, TOWNSHIP)
 
 
 @router.patch("/townships/{township_id}", response_model=m.TownshipPublic)
-def update_township(township_id: str, body: m.TownshipUpdate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def update_township(township_id: str, body: m.TownshipUpdate, session: SessionDep, _caller: AdminDep) -> Any:
     return _update(session, m.Township, township_id, body, TOWNSHIP)
 
 
 @router.get("/factories", response_model=list[m.FactoryPublic])
-def list_factories(session: SessionDep, _caller: CallerDep) -> Any:
+def list_factories(session: SessionDep, _caller: AnyCallerDep) -> Any:
     return session.exec(select(m.Factory).order_by(m.Factory.id)).all()
 
 
 @router.get("/factories/{factory_id}", response_model=m.FactoryPublic)
-def get_factory(factory_id: str, session: SessionDep, _caller: CallerDep) -> Any:
+def get_factory(factory_id: str, session: SessionDep, _caller: AnyCallerDep) -> Any:
     return _get(session, m.Factory, factory_id, FACTORY)
 
 
 @router.post("/factories", response_model=m.FactoryPublic, status_code=201)
-def create_factory(body: m.FactoryCreate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def create_factory(body: m.FactoryCreate, session: SessionDep, _caller: AdminDep) -> Any:
     return _create(session, m.Factory, "id", body, FACTORY)
 
 
 @router.patch("/factories/{factory_id}", response_model=m.FactoryPublic)
-def update_factory(factory_id: str, body: m.FactoryUpdate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def update_factory(factory_id: str, body: m.FactoryUpdate, session: SessionDep, _caller: AdminDep) -> Any:
     return _update(session, m.Factory, factory_id, body, FACTORY)
 
 
 @router.get("/fleet", response_model=list[m.BusTypePublic])
-def list_fleet(session: SessionDep, _caller: CallerDep) -> Any:
+def list_fleet(session: SessionDep, _caller: AnyCallerDep) -> Any:
     return session.exec(select(m.BusType).order_by(m.BusType.vehicle_type)).all()
 
 
 @router.post("/fleet", response_model=m.BusTypePublic, status_code=201)
-def create_bus_type(body: m.BusTypeCreate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def create_bus_type(body: m.BusTypeCreate, session: SessionDep, _caller: AdminDep) -> Any:
     return _create(session, m.BusType, "vehicle_type", body, BUS_TYPE)
 
 
 @router.patch("/fleet/{vehicle_type}", response_model=m.BusTypePublic)
-def update_bus_type(vehicle_type: str, body: m.BusTypeUpdate, session: SessionDep, _caller: DispatcherDep) -> Any:
+def update_bus_type(vehicle_type: str, body: m.BusTypeUpdate, session: SessionDep, _caller: AdminDep) -> Any:
     return _update(session, m.BusType, vehicle_type, body, BUS_TYPE)

@@ -1,4 +1,4 @@
-"""/rules: the county's policy in force, public; the dispatcher replaces settings."""
+"""/rules: the county's policy in force, public; the county admin replaces settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api import models as m
 from api.convert import POLICY_KEY, missing_home_settings, policy_data, rules_to_data
-from api.deps import DispatcherDep, SessionDep
+from api.deps import AdminDep, SessionDep
 from api.errors import bad_input
 from scheduler.policy import InvalidPolicy, policy_from_dict
 
@@ -40,7 +40,7 @@ def get_rules(session: SessionDep) -> dict[str, Any]:
 
 
 @router.patch("/rules")
-def update_rules(body: dict[str, Any], session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
+def update_rules(body: dict[str, Any], session: SessionDep, _caller: AdminDep) -> dict[str, Any]:
     """Change settings named as in policy.toml; unknown names or bad values give 422."""
     data = policy_data(session) | body
     try:

@@ -24,6 +24,7 @@ from api.convert import (
     job_result,
 )
 from api.errors import ApiError, bad_input, conflict, not_found
+from api.services import audit
 from scheduler.plan import Plan
 
 # No 0/O, 1/I/L: codes are read aloud at the factory gate.
@@ -96,6 +97,7 @@ def publish(session: Session, job_id: int, dates: Sequence[dt.date] | None = Non
         job.status = m.JobStatus.published
         job.published_at = now
     session.add(job)
+    audit.record(session, "publish", "plans", job_id, after={"dates": wanted, **counts})
     return {
         "plan_id": job_id,
         "dates": [d.isoformat() for d in wanted],

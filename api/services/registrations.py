@@ -23,6 +23,7 @@ from api import models as m
 from api.convert import factory_ids, in_ids, township_ids, traveller_values
 from api.deps import Caller
 from api.errors import MAX_PROBLEMS_LISTED, ApiError
+from api.services import audit
 from api.services.lifeline import watch_parent
 from api.settings import Settings
 from scheduler.model import Traveller
@@ -148,6 +149,8 @@ def import_file(session: Session, caller: Caller, settings: Settings, filename: 
         raise InvalidScenario(problems, dict(by_field.most_common()), bad_rows)
     if new:
         session.execute(insert(m.Traveller), [traveller_values(t, campaign) for t in new])
+        imported = {"file": filename, "imported": len(new), "refs": [t.traveller_id for t in new][:1000]}
+        audit.record(session, "import", "travellers", caller.scope or "county", after=imported)
     return {
         "file": filename,
         "rows": len(travellers) + len(conflicts),

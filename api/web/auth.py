@@ -1,7 +1,8 @@
-"""Sign-in for the pages: the service's bearer token, kept in an HttpOnly cookie.
+"""Sign-in for the pages: people with their user name and password (or an API token), remembered by a session.
 
-The cookie is SameSite=Strict and scoped to /app, so another site cannot make the browser send it;
-the JSON actions of the pages only accept JSON or multipart bodies from the same origin.
+The cookie holds a session token of its own (never an API token), HttpOnly, SameSite=Strict, scoped to /app and
+Secure when the page is served over HTTPS, so another site cannot make the browser send it; the JSON actions of
+the pages only accept JSON or multipart bodies from the same origin.
 """
 
 from __future__ import annotations
@@ -9,15 +10,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from api.deps import Caller, get_engine, hash_token
-from api.models import Role, Token
+from api.deps import Caller, check_brake, get_session
+from api.models import Role
+from api.services.auth import authenticate
 
-COOKIE = "fanggang_token"
+COOKIE = "fanggang_session"
 LANG_COOKIE = "fanggang_lang"
-LANDING = {Role.dispatcher: "/app/dispatcher", Role.township: "/app/township", Role.factory: "/app/factory"}
+LANDING = {
+    Role.admin: "/app/admin",
+    Role.dispatcher: "/app/dispatcher",
+    Role.township: "/app/township",
+    Role.factory: "/app/factory",
+}
 
 
 class NotSignedIn(Exception):
@@ -30,20 +36,13 @@ class WrongRole(Exception):
         self.caller = caller
 
 
-def caller_for_token(engine: Engine, token: str) -> Caller | None:
-    if not token.strip():
-        return None
-    with Session(engine) as session:
-        row = session.exec(select(Token).where(Token.token_hash == hash_token(token.strip()))).first()
-    if row is None or row.revoked or row.id is None:
-        return None
-    return Caller(Role(row.role), row.scope, row.id)
-
-
-def web_caller(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Caller:
-    caller = caller_for_token(engine, request.cookies.get(COOKIE, ""))
+def web_caller(request: Request, session: Annotated[Session, Depends(get_session)]) -> Caller:
+    """The signed-in caller of the session cookie, also noted on the request's session for the audit log."""
+    check_brake(request)
+    caller = authenticate(session, request.cookies.get(COOKIE, ""))
     if caller is None:
         raise NotSignedIn()
+    session.info["caller"] = caller
     return caller
 
 
@@ -62,3 +61,4 @@ WebCallerDep = Annotated[Caller, Depends(web_caller)]
 DispatcherPage = Annotated[Caller, Depends(role(Role.dispatcher))]
 TownshipPage = Annotated[Caller, Depends(role(Role.township))]
 FactoryPage = Annotated[Caller, Depends(role(Role.factory))]
+AdminPage = Annotated[Caller, Depends(role(Role.admin))]

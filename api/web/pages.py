@@ -29,10 +29,11 @@ from api.convert import (
     missing_home_settings,
     policy_data,
 )
-from api.deps import Caller, SessionDep, SettingsDep
+from api.deps import Caller, SessionDep, SettingsDep, check_brake, client_address
 from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
 from api.routes import arrivals, buses, plans, stats, travellers
+from api.services.auth import authenticate, sign_in, sign_in_with_token
 from api.services.blank_template import blank_template
 from api.services.demand import busiest_dates, demand_for
 from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
@@ -42,6 +43,7 @@ from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_rider
 from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
+from api.services.tokens import revoke_token
 from api.web.auth import (
     COOKIE,
     LANDING,
@@ -52,7 +54,6 @@ from api.web.auth import (
     TownshipPage,
     WebCallerDep,
     WrongRole,
-    caller_for_token,
 )
 from api.web.i18n import LANGS, MODES, status_label, translator
 from scheduler.campaign import day_summary
@@ -116,22 +117,54 @@ def home(caller: WebCallerDep) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, error: str = "", next: str = "") -> Response:
-    return render(request, "login.html", None, error=error, next=next)
+    return render(request, "login.html", None, error=error[:3], next=next[:500])
 
 
 @router.post("/login")
-def login(request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "") -> Response:
-    caller = caller_for_token(request.app.state.engine, token)
-    if caller is None:
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Open a session with a user name and password, or with an API token; the cookie holds the session only."""
+    try:
+        check_brake(request)
+    except ApiError as err:
+        return render(request, "login.html", None, error="429", next=next, wait_s=err.headers["Retry-After"])
+    session.info["actor"] = username.strip()[:60] or "sign-in with a token"
+    if username.strip():
+        opened = sign_in(session, username, password, settings.session_days)
+    else:
+        opened = sign_in_with_token(session, token, settings.session_days)
+    if opened is None:
+        request.app.state.auth_brake.failed(client_address(request))
         return RedirectResponse("/app/login?error=1", status_code=303)
+    caller, session_token = opened
     target = next if next.startswith("/app/") and not next.startswith("/app/login") else LANDING[caller.role]
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/app")
+    response.set_cookie(
+        COOKIE,
+        session_token,
+        max_age=settings.session_days * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        path="/app",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the session (its token is revoked, not only forgotten by the browser)."""
+    caller = authenticate(session, request.cookies.get(COOKIE, ""))
+    if caller is not None:
+        session.info["caller"] = caller
+        revoke_token(session, str(caller.token_id))
     response = RedirectResponse("/app/login", status_code=303)
     response.delete_cookie(COOKIE, path="/app")
     return response

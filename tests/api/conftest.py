@@ -32,6 +32,7 @@ from api.models import Role
 from api.services.seed import seed
 from api.services.tokens import create_token
 from api.settings import Settings
+from api.web.auth import COOKIE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SMALL = DATA / "scenario_small"
@@ -99,6 +100,13 @@ class Api:
     db: Database
     tokens: dict[str, str] = field(default_factory=dict)
 
+    def cookies(self, who: str) -> dict[str, str]:
+        """The session cookie of a browser signed in with ``who``'s token through /app/login."""
+        response = self.client.post("/app/login", data={"token": self.tokens[who]}, follow_redirects=False)
+        assert response.status_code == 303 and COOKIE in response.cookies, response.text
+        self.client.cookies.clear()
+        return {COOKIE: response.cookies[COOKIE]}
+
     def headers(self, who: str | None) -> dict[str, str]:
         return {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}
 
@@ -163,6 +171,7 @@ def _running_api(database: Database, seeded: bool, today: dt.date = TODAY) -> It
         tokens: dict[str, str] = {}
         with session_scope(engine) as session:
             tokens["dispatcher"] = create_token(session, Role.dispatcher, None)[1]
+            tokens["admin"] = create_token(session, Role.admin, None, "county admin")[1]
             for township in TOWNSHIPS if seeded else ():
                 tokens[township] = create_token(session, Role.township, township)[1]
             for factory in FACTORIES if seeded else ():

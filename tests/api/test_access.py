@@ -30,10 +30,10 @@ def test_reference_data_read_by_all_written_by_dispatcher(api: Api) -> None:
         assert len(api.get("/fleet", who).json()) == 2
     new = {"id": "360731103", "name": "新镇", "lat": 25.9, "lon": 115.4}
     assert api.post("/townships", "360731100", json=new).status_code == 403
-    assert api.post("/townships", json=new).status_code == 201
-    assert api.post("/townships", json=new).status_code == 409
-    assert api.patch("/fleet/coach53", json={"count": 0}).json()["count"] == 0
-    assert api.post("/townships", json={**new, "id": "x", "lat": 200}).status_code == 422
+    assert api.post("/townships", "admin", json=new).status_code == 201
+    assert api.post("/townships", "admin", json=new).status_code == 409
+    assert api.patch("/fleet/coach53", "admin", json={"count": 0}).json()["count"] == 0
+    assert api.post("/townships", "admin", json={**new, "id": "x", "lat": 200}).status_code == 422
 
 
 def test_township_sees_only_its_own_travellers(api: Api) -> None:

@@ -96,7 +96,7 @@ def test_reimbursement_never_exceeds_cap(api_on_day: Callable[[dt.date], Api]) -
     """Township-transport travellers give a cap; receipts beyond it are 409, approvals too; each traveller is on
     at most one submitted or approved receipt, and a rejected receipt frees its travellers."""
     api = api_on_day(dt.date.fromisoformat(DAY))
-    api.patch("/rules", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
+    api.patch("/rules", "admin", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
     api.plan(DAY)
     summary = api.get("/reimbursements", "360731100").json()[0]
     assert len(summary["travellers"]) >= 2, summary
@@ -134,7 +134,7 @@ def test_receipts_only_for_travellers_who_travelled(api_on_day: Callable[[dt.dat
     """A receipt before the travel date, or for a cancelled traveller, is 422; the same receipts racing for one
     traveller: exactly one is accepted (the database's constraint, not only the check)."""
     early = api_on_day(dt.date.fromisoformat(DAY) - dt.timedelta(days=1))
-    early.patch("/rules", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
+    early.patch("/rules", "admin", json={"charter_min_group": 20, "scattered_max": 1, "price_alternatives": True})
     early.plan(DAY)
     summary = early.get("/reimbursements", "360731100").json()[0]
     ids = [t["traveller_id"] for t in summary["travellers"]]

@@ -127,9 +127,9 @@ def test_a_passed_report_date_makes_a_traveller_overdue(api_on_day: Callable[[dt
     assert row["status"] == "overdue" and row["fallback_reason_zh"]
     stats = api.get("/stats").json()
     assert stats["overall"]["overdue"] == len(late) and stats["townships"]["360731100"]["overdue"] >= 1
-    page = api.client.get("/app/township", cookies={"fanggang_token": api.tokens["360731100"]})
+    page = api.client.get("/app/township", cookies=api.cookies("360731100"))
     assert page.status_code == 200 and "逾期未安排" in page.text and "邱春梅" in page.text
-    desk = api.client.get("/app/dispatcher", cookies={"fanggang_token": api.tokens["dispatcher"]})
+    desk = api.client.get("/app/dispatcher", cookies=api.cookies("dispatcher"))
     assert desk.status_code == 200 and "逾期旅客" in desk.text and "邱春梅" in desk.text
     moved = api.patch(f"/travellers/{t009['id']}", "360731100", json={"report_date": "2026-02-25"})
     assert moved.status_code == 200 and moved.json()["status"] == "registered"
@@ -139,7 +139,7 @@ def test_a_passed_report_date_makes_a_traveller_overdue(api_on_day: Callable[[dt
 
 def test_the_dispatcher_calendar_shows_every_date_and_opens_each(api: Api) -> None:
     job = campaign(api, time_limit=2)
-    cookies = {"fanggang_token": api.tokens["dispatcher"]}
+    cookies = api.cookies("dispatcher")
     page = api.client.get(f"/app/dispatcher?plan={job['id']}", cookies=cookies)
     assert page.status_code == 200 and 'id="calendar"' in page.text
     for d in job["days"]:

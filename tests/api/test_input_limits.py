@@ -79,9 +79,7 @@ def test_reference_data_is_checked_like_the_scenario_files(
     import json
 
     body = json.dumps(change, allow_nan=True)
-    response = api.client.patch(
-        path, content=body, headers=api.headers("dispatcher") | {"content-type": "application/json"}
-    )
+    response = api.client.patch(path, content=body, headers=api.headers("admin") | {"content-type": "application/json"})
     _refused(response, field)
     for who in ("dispatcher", "360731100", "dg-humen"):
         assert api.get(collection, who).json() == before
@@ -104,7 +102,7 @@ def test_rules_that_would_make_planning_impossible_are_refused(api: Api, change:
     """PATCH /rules with a non-finite, negative or out-of-range setting is 422 naming it; the rules are unchanged."""
     before = api.get("/rules").json()
     response = api.client.patch(
-        "/rules", content=change, headers=api.headers("dispatcher") | {"content-type": "application/json"}
+        "/rules", content=change, headers=api.headers("admin") | {"content-type": "application/json"}
     )
     _refused(response, field)
     assert api.get("/rules").json() == before
@@ -163,7 +161,7 @@ def test_a_file_of_junk_lists_the_first_problems_and_counts_the_rest(api: Api) -
     preview = api.client.post(
         "/app/api/travellers/preview",
         files={"file": ("junk.csv", junk.encode())},
-        cookies={"fanggang_token": api.tokens["360731100"]},
+        cookies=api.cookies("360731100"),
     ).json()
     assert not preview["ok"] and len(preview["problems"]) == 500 and preview["problem_count"] == body["problem_count"]
 

@@ -27,7 +27,7 @@ def _text(response: Any) -> str:
 
 def _bodies(api: Api, who: str) -> list[str]:
     """Every response body ``who`` can fetch that may hold a traveller's personal data."""
-    cookies = {"fanggang_token": api.tokens[who]}
+    cookies = api.cookies(who)
     travellers = api.travellers(who)
     responses = [api.get("/travellers", who), api.get("/buses", who), api.get("/subsidies", who)]
     responses += [api.get(f"/travellers/{t['id']}", who) for t in travellers]

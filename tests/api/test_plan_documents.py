@@ -92,17 +92,17 @@ def test_plan_from_the_service_checks_against_the_imported_file(empty_api: Api) 
     api = empty_api
     for row in _rows("townships.csv"):
         body = {"id": row["township_id"], "name": row["name"], "lat": float(row["lat"]), "lon": float(row["lon"])}
-        assert api.post("/townships", json=body).status_code == 201
+        assert api.post("/townships", "admin", json=body).status_code == 201
     for row in _rows("factories.csv"):
         factory_id = row.pop("factory_id")
         body = {**row, "id": factory_id, "lat": float(row["lat"]), "lon": float(row["lon"])}
-        assert api.post("/factories", json=body).status_code == 201, body
+        assert api.post("/factories", "admin", json=body).status_code == 201, body
     for row in _rows("fleet.csv"):
         body = {**row, "seats": int(row["seats"]), "count": int(row["count"])}
-        assert api.post("/fleet", json=body).status_code == 201
+        assert api.post("/fleet", "admin", json=body).status_code == 201
     file_policy = {"charter_min_group": 4}  # tests/data/scenario_small/policy.toml
     settings = {**file_policy, **SMALL_POLICY}
-    assert api.patch("/rules", json=settings).status_code == 200
+    assert api.patch("/rules", "admin", json=settings).status_code == 200
     content = (SMALL / "travellers.csv").read_bytes()
     imported = api.post("/travellers/import", files={"file": ("travellers.csv", content)})
     assert imported.status_code == 200 and imported.json()["imported"] == 10, imported.text

@@ -106,13 +106,13 @@ def test_an_empty_database_plans_for_no_county(empty_api: Api) -> None:
     assert body["missing"] == ["county", "province", "depot_lat", "depot_lon"]
     assert "county, province, depot_lat, depot_lon" in body["detail"] and "县名（county）" in body["detail_zh"]
     assert api.get("/plans").json() == []
-    assert api.patch("/rules", json={"county": "新化县", "province": "湖南省"}).status_code == 200
+    assert api.patch("/rules", "admin", json={"county": "新化县", "province": "湖南省"}).status_code == 200
     response = api.post("/plans", json={"date": DAY, "time_limit": 1})
     assert response.status_code == 409 and response.json()["missing"] == ["depot_lat", "depot_lon"]
-    assert api.patch("/rules", json={"depot_lat": 27.74, "depot_lon": 111.31}).status_code == 200
+    assert api.patch("/rules", "admin", json={"depot_lat": 27.74, "depot_lon": 111.31}).status_code == 200
     assert api.get("/rules", who=None).json()["missing_settings"] == []
     assert api.post("/plans", json={"date": DAY, "time_limit": 1}).status_code == 202
-    assert api.patch("/rules", json={"county": ""}).json()["missing_settings"] == ["county"]
+    assert api.patch("/rules", "admin", json={"county": ""}).json()["missing_settings"] == ["county"]
     assert api.post("/plans", json={"date": DAY, "time_limit": 1}).status_code == 409
 
 
@@ -127,9 +127,9 @@ def test_rules_reject_bad_settings_with_422(api: Api) -> None:
         {"assembly_points": [{"id": "x"}]},
         {"depart_from": "25:00"},
     ):
-        response = api.patch("/rules", json=body)
+        response = api.patch("/rules", "admin", json=body)
         assert response.status_code == 422 and response.json()["detail_zh"], (body, response.text)
-    assert api.patch("/rules", json=[1]).status_code == 422
+    assert api.patch("/rules", "admin", json=[1]).status_code == 422
     assert api.patch("/rules", "360731100", json={"county": "x"}).status_code == 403
     assert api.get("/rules", who=None).json() == before
 

@@ -26,7 +26,8 @@ import uvicorn
 
 from api.db import make_engine, session_scope
 from api.main import create_app
-from api.models import Role
+from api.models import Role, UserCreate
+from api.services.accounts import create_user
 from api.services.seed import seed
 from api.services.tokens import create_token
 from api.settings import Settings
@@ -100,10 +101,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         tokens: dict[str, str] = {}
         with session_scope(engine) as session:
             tokens["dispatcher"] = create_token(session, Role.dispatcher, None)[1]
+            tokens["admin"] = create_token(session, Role.admin, None)[1]
             for township in TOWNSHIPS:
                 tokens[township] = create_token(session, Role.township, township)[1]
             for factory in FACTORIES:
                 tokens[factory] = create_token(session, Role.factory, factory)[1]
+            for who in tokens:
+                role = who if who in ("dispatcher", "admin") else "township" if who in TOWNSHIPS else "factory"
+                scope = None if who in ("dispatcher", "admin") else who
+                body = UserCreate(username=f"u-{who}", password=PASSWORD, role=role, scope=scope)
+                create_user(session, body)
         engine.dispose()
         yield Server(base, tokens)
     finally:
@@ -132,8 +139,12 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+PASSWORD = "correct horse battery"
+
+
 def signed_in(browser: Any, server: Server, who: str, lang: str = "zh", **context: Any) -> Any:
-    """A new page signed in as ``who`` through the login form; JS errors fail the test."""
+    """A new page signed in through the login form as ``who``'s account (user ``u-<who>``); JS errors fail the
+    test."""
     ctx = browser.new_context(**context)
     page = ctx.new_page()
     errors: list[str] = []
@@ -142,7 +153,8 @@ def signed_in(browser: Any, server: Server, who: str, lang: str = "zh", **contex
     if lang == "en":
         page.goto(f"{server.url}/app/lang/en?next=/app/login")
     page.goto(f"{server.url}/app/login")
-    page.fill("#token", server.tokens[who])
+    page.fill("#username", f"u-{who}")
+    page.fill("#password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_load_state("networkidle")
     return page

@@ -43,6 +43,7 @@ def main(base: str, dispatcher: str, township: str, factory: str, plan_id: str, 
                 page.goto(f"{base}/app/lang/{lang}?next=/app/login")
             if token:
                 page.goto(f"{base}/app/login")
+                page.click("summary")
                 page.fill("#token", token)
                 page.click("#login-submit")
                 page.wait_for_load_state("load")

@@ -15,16 +15,25 @@ HEADER = ",".join(c for c, _, _ in COLUMNS)
 
 
 def test_each_role_lands_on_its_own_page(browser, server: Server) -> None:
-    """Signing in with a township, factory or dispatcher token opens that role's page; a bad token does not."""
+    """Signing in as a township clerk, factory staff or dispatcher opens that role's page; a wrong password does
+    not; a token opens a session whose cookie is not the token."""
     for who, path in (("360731100", "/app/township"), ("dg-humen", "/app/factory"), ("dispatcher", "/app/dispatcher")):
         page = signed_in(browser, server, who)
         assert page.url.endswith(path)
         page.context.close()
     page = browser.new_page()
     page.goto(f"{server.url}/app/login")
-    page.fill("#token", "not-a-token")
+    page.fill("#username", "u-dispatcher")
+    page.fill("#password", "not the password")
     page.click("#login-submit")
     assert page.locator("#login-error").is_visible()
+    page.click("summary")
+    page.fill("#token", server.tokens["360731100"])
+    page.click("#login-submit")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/app/township")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "fanggang_session")
+    assert cookie["value"] != server.tokens["360731100"] and cookie["httpOnly"]
     page.context.close()
 
 
