@@ -45,9 +45,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+TOKEN_PREFIX = "fg_"
+
+
 def new_token() -> tuple[str, str]:
-    """A fresh token and its hash."""
-    token = secrets.token_urlsafe(32)
+    """A fresh token and its hash. The prefix makes a leaked token recognisable (secret scanners) and keeps it from
+    starting with "-", which a command line would take for an option."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, hash_token(token)
 
 

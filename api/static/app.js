@@ -254,5 +254,46 @@ function factoryPage() {
   }
 }
 
-const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage };
+// ---- county admin: accounts and tokens -------------------------------------------------------------
+function adminPage() {
+  const formBody = (form) => {
+    const body = {};
+    for (const [key, value] of new FormData(form)) if (value !== "") body[key] = key === "days" ? Number(value) : value;
+    return body;
+  };
+  const userForm = document.getElementById("user-form");
+  userForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const r = await postJSON("/app/api/users", formBody(userForm));
+    const out = document.getElementById("user-result");
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok ? tr(`已新建账户 ${r.data.username}`, `Account ${r.data.username} created`) : message(r.data);
+    if (r.ok) setTimeout(() => location.reload(), 800);
+  });
+  for (const button of document.querySelectorAll(".toggle-user")) {
+    button.addEventListener("click", async () => {
+      const r = await postJSON(`/app/api/users/${button.dataset.userId}`, { disabled: button.dataset.disable === "true" });
+      if (r.ok) location.reload(); else alert(message(r.data));
+    });
+  }
+  const tokenForm = document.getElementById("token-form");
+  tokenForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const r = await postJSON("/app/api/tokens", formBody(tokenForm));
+    const out = document.getElementById("token-result");
+    out.className = r.ok ? "result ok" : "result bad";
+    // The token is shown this once; only its hash is stored.
+    out.textContent = r.ok ? tr(`新令牌（只显示这一次，请立即保存）：${r.data.token}`,
+                                `New token (shown this once; save it now): ${r.data.token}`) : message(r.data);
+  });
+  for (const button of document.querySelectorAll(".revoke")) {
+    button.addEventListener("click", async () => {
+      if (!confirm(tr("吊销后该令牌立即失效，确定吗？", "The token stops working at once. Revoke it?"))) return;
+      const r = await postJSON(`/app/api/tokens/${button.dataset.tokenId}/revoke`, {});
+      if (r.ok) location.reload(); else alert(message(r.data));
+    });
+  }
+}
+
+const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage, admin: adminPage };
 if (PAGES[document.body.dataset.page]) PAGES[document.body.dataset.page]();

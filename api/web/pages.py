@@ -7,7 +7,7 @@ pages check, scope and save exactly as the HTTP API does.
 from __future__ import annotations
 
 import datetime as dt
-import time
+import json
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -32,7 +32,9 @@ from api.convert import (
 from api.deps import Caller, SessionDep, SettingsDep, check_brake, client_address
 from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
-from api.routes import arrivals, buses, plans, stats, travellers
+from api.routes import arrivals, audit, buses, plans, stats, tokens, travellers
+from api.routes.audit import audit_entries
+from api.services.accounts import list_users
 from api.services.auth import authenticate, sign_in, sign_in_with_token
 from api.services.blank_template import blank_template
 from api.services.demand import busiest_dates, demand_for
@@ -43,11 +45,13 @@ from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_rider
 from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
-from api.services.tokens import revoke_token
+from api.services.tokens import list_tokens, revoke_token
+from api.settings import BEIJING, beijing_minute
 from api.web.auth import (
     COOKIE,
     LANDING,
     LANG_COOKIE,
+    AdminPage,
     DispatcherPage,
     FactoryPage,
     NotSignedIn,
@@ -629,6 +633,78 @@ def confirm_whole_bus(
     return arrivals.confirm_bus(body, session, caller, settings)
 
 
+# --------------------------------------------------------------------------------------------- admin
+
+AUDIT_FILTERS = ("entity", "entity_id", "actor", "action", "since", "until")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(
+    request: Request,
+    session: SessionDep,
+    caller: AdminPage,
+    entity: str = "",
+    entity_id: str = "",
+    actor: str = "",
+    action: str = "",
+    since: m.Day | None = None,
+    until: m.Day | None = None,
+) -> Response:
+    """The county admin's desk: tokens and sessions, people's accounts, and the audit log (latest 200)."""
+    filters = {"entity": entity[:80], "entity_id": entity_id[:80], "actor": actor[:200], "action": action[:10]}
+    entries = audit_entries(session, since=since, until=until, limit=200, **{k: v or None for k, v in filters.items()})
+    query = {**filters, "since": since.isoformat() if since else "", "until": until.isoformat() if until else ""}
+    return render(
+        request,
+        "admin.html",
+        caller,
+        tokens=list_tokens(session, caller),
+        users=list_users(session),
+        entries=entries,
+        filters=query,
+        xlsx_query="&".join(f"{k}={quote(v)}" for k, v in query.items() if v),
+        towns=session.exec(select(m.Township.id, m.Township.name).order_by(m.Township.id)).all(),
+        factories=session.exec(select(m.Factory.id, m.Factory.name).order_by(m.Factory.id)).all(),
+        roles=[r.value for r in m.Role],
+        when=beijing_minute,
+        as_text=lambda values: "" if values is None else json.dumps(values, ensure_ascii=False, sort_keys=True),
+    )
+
+
+@router.get("/admin/audit.xlsx")
+def admin_audit_xlsx(
+    session: SessionDep,
+    caller: AdminPage,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: m.Day | None = None,
+    until: m.Day | None = None,
+) -> Any:
+    return audit.get_audit(session, caller, entity, entity_id, actor, action, since, until, format="xlsx")
+
+
+@router.post("/api/tokens", status_code=201)
+def admin_issue_token(body: m.TokenCreate, session: SessionDep, settings: SettingsDep, caller: AdminPage) -> Any:
+    return tokens.issue_token(body, session, settings, caller)
+
+
+@router.post("/api/tokens/{token_id}/revoke")
+def admin_revoke_token(token_id: m.RowId, session: SessionDep, caller: AdminPage) -> Any:
+    return tokens.delete_token(token_id, session, caller)
+
+
+@router.post("/api/users", status_code=201)
+def admin_create_user(body: m.UserCreate, session: SessionDep, caller: AdminPage) -> Any:
+    return tokens.create_user(body, session, caller)
+
+
+@router.post("/api/users/{user_id}")
+def admin_update_user(user_id: m.RowId, body: m.UserUpdate, session: SessionDep, caller: AdminPage) -> Any:
+    return tokens.update_user(user_id, body, session, caller)
+
+
 # --------------------------------------------------------------------------------------------- overview
 
 
@@ -648,5 +724,5 @@ def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -
         factories=factory_rows,
         by_date=numbers["by_date"],
         county=policy_data(session).get("county") or "",
-        generated=time.strftime("%H:%M:%S"),
+        generated=f"{dt.datetime.now(BEIJING):%H:%M:%S}",
     )

@@ -161,3 +161,35 @@ def test_factory_confirms_by_ticket_code(browser, server: Server) -> None:
     page.locator("#ticket-result.ok").wait_for()
     assert "已确认到岗" in page.locator("#ticket-result").inner_text()
     assert any(t["status"] == "arrived" for t in server.api("GET", "/travellers", "dg-humen").json())
+
+
+def test_the_admin_creates_an_account_revokes_a_token_and_reads_the_audit_log(browser, server: Server) -> None:
+    """On the admin page the county admin creates a clerk's account (who then signs in with it), revokes a
+    factory's token (which stops working), and finds both changes in the audit log with the admin named."""
+    page = signed_in(browser, server, "admin")
+    assert page.url.endswith("/app/admin")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.fill("#user-form [name=username]", "zhang.clerk")
+    page.fill("#user-form [name=display_name]", "张文员")
+    page.select_option("#user-form [name=role]", "township")
+    page.select_option("#user-form [name=scope]", "360731101")
+    page.fill("#user-form [name=password]", "first-password-1")
+    page.click("#user-form button")
+    page.wait_for_selector("#users td:text('zhang.clerk')")
+    factory = next(t for t in server.api("GET", "/tokens", "admin").json() if t["scope"] == "dg-humen")
+    assert server.api("GET", "/travellers", "dg-humen").status_code == 200
+    page.click(f"button.revoke[data-token-id='{factory['id']}']")
+    page.wait_for_selector(f"tr[data-token-id='{factory['id']}'] >> text=已吊销")
+    assert server.api("GET", "/travellers", "dg-humen").status_code == 401
+    audit = page.locator("#audit tbody").inner_text()
+    assert "users" in audit and "tokens" in audit and "u-admin" in audit
+    assert page.js_errors == []
+    clerk = browser.new_page()
+    clerk.goto(f"{server.url}/app/login")
+    clerk.fill("#username", "zhang.clerk")
+    clerk.fill("#password", "first-password-1")
+    clerk.click("#login-submit")
+    clerk.wait_for_load_state("networkidle")
+    assert clerk.url.endswith("/app/township")
+    page.context.close()
+    clerk.context.close()
