@@ -7,19 +7,55 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from scheduler.policy import InvalidPolicy
-from scheduler.validation import InvalidScenario, ScenarioProblem
+from scheduler.validation import InvalidScenario, ScenarioProblem, forbidden_character
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the message in English and Chinese, and for bad input what was wrong."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: str
+    detail_zh: str
+    # A request that does not fit the schema: where and what (pydantic's loc, message and type).
+    errors: list[dict[str, Any]] | None = None
+    # Rows of a file or form that break the scenario rules (the first 500), with counts.
+    problems: list[dict[str, Any]] | None = None
+    problem_count: int | None = None
+    problems_by_field: dict[str, int] | None = None
+    bad_rows: int | None = None
+
+
+# Documented for every operation, so that the OpenAPI document says what the service answers.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "the body could not be read (not JSON, or broken multipart)"),
+        (401, "no valid token or session"),
+        (403, "the caller's role may not do this"),
+        (404, "not found, or outside the caller's scope"),
+        (405, "method not allowed (Allow names those that are)"),
+        (409, "conflicts with data saved meanwhile"),
+        (413, "the upload is too large"),
+        (422, "invalid input: the fields or rows that are wrong"),
+        (429, "too many failed sign-ins from this address (Retry-After)"),
+        (503, "the database is busy; retry"),
+    )
+}
 
 
 class ApiError(Exception):
@@ -108,6 +144,24 @@ def _allowed_methods(request: Request) -> list[str]:
         if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
             allowed.append(method)
     return allowed
+
+
+def install_url_guard(app: FastAPI) -> None:
+    """422 for a path or query holding a control character, before any route sees it (bodies are checked by
+    api.models.Input): PostgreSQL cannot compare text with NUL, and no id or filter needs one."""
+
+    @app.middleware("http")
+    async def _refuse_control_characters(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        code = forbidden_character(unquote(request.url.path)) or forbidden_character(unquote_plus(request.url.query))
+        if code:
+            return _body(
+                422,
+                f"the address holds a control character ({code})",
+                f"请求地址中含有不可见的控制字符（{code}）",
+            )
+        return await call_next(request)
 
 
 def install_handlers(app: FastAPI) -> None:

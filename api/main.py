@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.db import ensure_schema, make_engine, upgrade
-from api.errors import install_handlers
+from api.errors import ERROR_RESPONSES, install_handlers, install_url_guard
 from api.routes import (
     arrivals,
     audit,
@@ -61,8 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Chartered buses taking a county's migrant workers back to their factories.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     install_handlers(app)
+    install_url_guard(app)
     install_security_headers(app, settings)
     for module in (
         reference,

@@ -10,14 +10,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Strict, WithJsonSchema, computed_field, model_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from api.schemas import PlanBus, PlanDocument, TravellerRefs
 from scheduler.messages import Message
-from scheduler.validation import FIRST_DATE, LAST_DATE
+from scheduler.validation import FIRST_DATE, LAST_DATE, forbidden_character
 
 
 def utcnow() -> dt.datetime:
@@ -37,7 +37,41 @@ def json_column(nullable: bool = False) -> Column:  # type: ignore[type-arg]
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 Count = Annotated[int, Interval(ge=0, le=1_000_000)]
-Day = Annotated[dt.date, Interval(ge=FIRST_DATE, le=LAST_DATE)]
+Day = Annotated[
+    dt.date,
+    Interval(ge=FIRST_DATE, le=LAST_DATE),
+    # JSON Schema bounds no dates; the pattern tells clients (and schemathesis) the years the service takes.
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"}),
+]
+# A number or a yes/no as JSON has it: false is not 0.0 and 0 is not false (pydantic's lax mode would take both).
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
+Whole = Annotated[int, Strict()]
+
+
+def refuse_control_characters(value: Any, where: str = "") -> None:
+    """Raise ValueError naming the first string (at any depth) that holds a control character: PostgreSQL text
+    cannot store NUL, xlsx files break on the others, and no name or note needs them."""
+    if isinstance(value, str):
+        if code := forbidden_character(value):
+            raise ValueError(f"{where or 'text'} holds a control character ({code}) / 含有不可见的控制字符（{code}）")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_control_characters(str(key), f"{where}.{key}".strip("."))
+            refuse_control_characters(item, f"{where}.{key}".strip("."))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            refuse_control_characters(item, f"{where}[{i}]")
+
+
+class Input(SQLModel):
+    """What a client sends: no control characters in any text (checked before any field)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        refuse_control_characters(data)
+        return data
 
 
 class Role(StrEnum):
@@ -70,10 +104,10 @@ class JobStatus(StrEnum):
 # --------------------------------------------------------------------------------------------- reference data
 
 
-class TownshipBase(SQLModel):
+class TownshipBase(Input):
     name: str = Field(min_length=1, max_length=100)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
 
 
 class Township(TownshipBase, table=True):
@@ -85,10 +119,10 @@ class TownshipCreate(TownshipBase):
     id: str = Field(min_length=1, max_length=40)
 
 
-class TownshipUpdate(SQLModel):
+class TownshipUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Number | None = Field(default=None, ge=-90, le=90)
+    lon: Number | None = Field(default=None, ge=-180, le=180)
 
 
 class TownshipPublic(TownshipBase):
@@ -98,10 +132,10 @@ class TownshipPublic(TownshipBase):
 CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
-class FactoryBase(SQLModel):
+class FactoryBase(Input):
     name: str = Field(min_length=1, max_length=200)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
     city: str = Field(min_length=1, max_length=100)
     province: str = Field(min_length=1, max_length=100)
     receive_from: str = Field(default="08:00", schema_extra={"pattern": CLOCK_PATTERN})
@@ -117,10 +151,10 @@ class FactoryCreate(FactoryBase):
     id: str = Field(min_length=1, max_length=40)
 
 
-class FactoryUpdate(SQLModel):
+class FactoryUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Number | None = Field(default=None, ge=-90, le=90)
+    lon: Number | None = Field(default=None, ge=-180, le=180)
     city: str | None = None
     province: str | None = None
     receive_from: str | None = Field(default=None, schema_extra={"pattern": CLOCK_PATTERN})
@@ -131,11 +165,11 @@ class FactoryPublic(FactoryBase):
     id: str
 
 
-class BusTypeBase(SQLModel):
-    seats: int = Field(gt=0, le=100)
-    count: int = Field(ge=0, le=1_000_000)
-    fixed_cost: float = Field(ge=0)
-    cost_per_km: float = Field(ge=0)
+class BusTypeBase(Input):
+    seats: Whole = Field(gt=0, le=100)
+    count: Whole = Field(ge=0, le=1_000_000)
+    fixed_cost: Number = Field(ge=0)
+    cost_per_km: Number = Field(ge=0)
 
 
 class BusType(BusTypeBase, table=True):
@@ -147,11 +181,11 @@ class BusTypeCreate(BusTypeBase):
     vehicle_type: str = Field(min_length=1, max_length=40)
 
 
-class BusTypeUpdate(SQLModel):
-    seats: int | None = Field(default=None, gt=0, le=100)
-    count: int | None = Field(default=None, ge=0, le=1_000_000)
-    fixed_cost: float | None = Field(default=None, ge=0)
-    cost_per_km: float | None = Field(default=None, ge=0)
+class BusTypeUpdate(Input):
+    seats: Whole | None = Field(default=None, gt=0, le=100)
+    count: Whole | None = Field(default=None, ge=0, le=1_000_000)
+    fixed_cost: Number | None = Field(default=None, ge=0)
+    cost_per_km: Number | None = Field(default=None, ge=0)
 
 
 class BusTypePublic(BusTypeBase):
@@ -192,7 +226,7 @@ class Token(SQLModel, table=True):
     last_used_at: dt.datetime | None = None
 
 
-class TokenCreate(SQLModel):
+class TokenCreate(Input):
     role: Role
     scope: str | None = Field(default=None, max_length=40)
     label: str = Field(default="", max_length=200)
@@ -231,7 +265,7 @@ class User(SQLModel, table=True):
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{2,60}$"
 
 
-class UserCreate(SQLModel):
+class UserCreate(Input):
     username: str = Field(regex=USERNAME_PATTERN)
     display_name: str = Field(default="", max_length=100)
     password: str = Field(min_length=8, max_length=200)
@@ -239,10 +273,10 @@ class UserCreate(SQLModel):
     scope: str | None = Field(default=None, max_length=40)
 
 
-class UserUpdate(SQLModel):
+class UserUpdate(Input):
     display_name: str | None = Field(default=None, max_length=100)
     password: str | None = Field(default=None, min_length=8, max_length=200)
-    disabled: bool | None = None
+    disabled: Flag | None = None
 
 
 class UserPublic(SQLModel):
@@ -334,7 +368,7 @@ class Traveller(TravellerBase, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class TravellerCreate(SQLModel):
+class TravellerCreate(Input):
     """One registration; ``traveller_id`` is the township's own reference (optional)."""
 
     traveller_id: str | None = Field(default=None, max_length=60)
@@ -346,20 +380,20 @@ class TravellerCreate(SQLModel):
     earliest_date: str
     report_date: str
     group_id: str = ""
-    registered_poor: bool | str = False
+    registered_poor: Flag | str = False
 
 
-class TravellerUpdate(SQLModel):
+class TravellerUpdate(Input):
     name: str | None = None
     phone: str | None = None
     factory_id: str | None = None
     earliest_date: str | None = None
     report_date: str | None = None
     group_id: str | None = None
-    registered_poor: bool | str | None = None
+    registered_poor: Flag | str | None = None
 
 
-class TravellerCancel(SQLModel):
+class TravellerCancel(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -448,7 +482,7 @@ class PlanCreate(BaseModel):
     date: dt.date | None = Field(default=None, ge=FIRST_DATE, le=LAST_DATE)
     start: dt.date | None = Field(default=None, alias="from", ge=FIRST_DATE, le=LAST_DATE)
     end: dt.date | None = Field(default=None, alias="to", ge=FIRST_DATE, le=LAST_DATE)
-    time_limit: float = Field(default=30.0, gt=0, le=3600)
+    time_limit: Number = Field(default=30.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _one_date_or_a_range(self) -> PlanCreate:
@@ -606,14 +640,14 @@ class ReceiptClaim(SQLModel, table=True):
     share: float
 
 
-class ReceiptCreate(SQLModel):
+class ReceiptCreate(Input):
     number: str = Field(min_length=1, max_length=60)
-    amount: float = Field(gt=0, le=1_000_000)  # NaN and Infinity fail these bounds
+    amount: Number = Field(gt=0, le=1_000_000)  # NaN and Infinity fail these bounds
     traveller_ids: list[RowId] = Field(min_length=1, max_length=1000)
     township_id: str | None = None
 
 
-class ReceiptDecision(SQLModel):
+class ReceiptDecision(Input):
     note: str = Field(default="", max_length=500)
 
 

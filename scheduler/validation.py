@@ -64,6 +64,14 @@ DISTANCE_COLUMNS: tuple[str, ...] = ("from_id", "to_id", "km", "minutes")
 # Characters no cell may hold (a cell is one line of text): C0 and C1 controls, tab and newline included,
 # surrogates and the two non-characters. They break xlsx files, PostgreSQL text and printed manifests.
 _FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def forbidden_character(text: str) -> str | None:
+    """The code point ("U+0007") of the first character no text may hold, or None."""
+    bad = _FORBIDDEN_CHARS.search(text)
+    return f"U+{ord(bad.group()):04X}" if bad else None
+
+
 # The longest text a cell may hold, per column (the database's column widths); any other column: DEFAULT.
 MAX_CELL_CHARS: dict[str, int] = {
     "township_id": 40,
@@ -297,8 +305,7 @@ class _RowChecker:
         text = value if isinstance(value, str) else ("" if value is None else str(value))
         text = unicodedata.normalize("NFC", text.strip())
         limit = MAX_CELL_CHARS.get(field, DEFAULT_MAX_CELL_CHARS)
-        if bad := _FORBIDDEN_CHARS.search(text):
-            code = f"U+{ord(bad.group()):04X}"
+        if code := forbidden_character(text):
             self.add(field, f"{field} holds a control character ({code})", f"{field} 含有不可见的控制字符（{code}）")
         elif len(text) > limit:
             self.add(

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
 from api import models as m
 from api.convert import load_rules
@@ -23,17 +23,17 @@ router = APIRouter(prefix="/arrivals", tags=["arrivals"])
 ON_THE_WAY = (m.TravellerStatus.planned.value, m.TravellerStatus.boarded.value)
 
 
-class Arrival(SQLModel):
+class Arrival(m.Input):
     traveller_id: m.RowId | None = None
     ticket_code: str | None = Field(default=None, max_length=12)
 
 
-class Exception_(SQLModel):
+class Exception_(m.Input):
     traveller_id: m.RowId
     outcome: Literal["no_show", "went_elsewhere"]
 
 
-class BusArrival(SQLModel):
+class BusArrival(m.Input):
     bus_id: str = Field(max_length=60)
     exceptions: list[Exception_] = Field(default_factory=list, max_length=1000)
 

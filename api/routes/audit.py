@@ -63,7 +63,11 @@ def audit_entries(
 Filter = Annotated[str | None, Query(max_length=80)]
 
 
-@router.get("/audit", response_model=list[m.AuditPublic])
+@router.get(
+    "/audit",
+    response_model=list[m.AuditPublic],
+    responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
 def get_audit(
     session: SessionDep,
     _caller: AdminDep,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
 from api import models as m
 from api.convert import HOLDS_PLACE, bus_document, bus_to_domain
@@ -125,7 +125,7 @@ def release(bus_id: str, session: SessionDep, _caller: DispatcherDep) -> dict[st
     return result
 
 
-class Boarding(SQLModel):
+class Boarding(m.Input):
     """Who boarded: ``boarded`` lists them, or leave it out to mean everyone except ``no_shows``."""
 
     boarded: list[m.RowId] | None = Field(default=None, max_length=1000)

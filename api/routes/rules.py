@@ -44,10 +44,12 @@ def update_rules(body: dict[str, Any], session: SessionDep, _caller: AdminDep) -
     """Change settings named as in policy.toml; unknown names or bad values give 422."""
     data = policy_data(session) | body
     try:
+        m.refuse_control_characters(body, "rules")
         policy_from_dict(data, source="rules")
     except InvalidPolicy:
         raise
     except (TypeError, ValueError, AttributeError) as err:  # a value of a shape policy_from_dict does not expect
+        # (or text with a control character)
         raise bad_input(f"rules: a setting has the wrong shape: {err}", f"县政策设置格式有误：{err}") from None
     row = session.get(m.PolicySetting, POLICY_KEY) or m.PolicySetting(key=POLICY_KEY, data={})
     row.data = rules_to_data(data)

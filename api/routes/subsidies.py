@@ -35,7 +35,13 @@ FINANCE_COLUMNS = [
 ]
 
 
-@router.get("", response_model=None)
+@router.get(
+    "",
+    response_model=None,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
+    },
+)
 def list_subsidies(
     session: SessionDep,
     caller: CallerDep,

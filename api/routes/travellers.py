@@ -67,12 +67,12 @@ def list_travellers(
     return [traveller_public(caller, t) for t in rows]
 
 
-@router.get("/{traveller_id}", response_model=m.TravellerPublic)
+@router.get("/{traveller_id:int}", response_model=m.TravellerPublic)
 def read_traveller(traveller_id: m.RowId, session: SessionDep, caller: CallerDep) -> Any:
     return traveller_public(caller, get_traveller(session, caller, traveller_id))
 
 
-@router.patch("/{traveller_id}", response_model=m.TravellerPublic)
+@router.patch("/{traveller_id:int}", response_model=m.TravellerPublic)
 def update_traveller(
     traveller_id: m.RowId, body: m.TravellerUpdate, session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> Any:
@@ -102,7 +102,7 @@ def update_traveller(
     return traveller_public(caller, row)
 
 
-@router.delete("/{traveller_id}", response_model=m.TravellerPublic)
+@router.delete("/{traveller_id:int}", response_model=m.TravellerPublic)
 def cancel_traveller(traveller_id: m.RowId, body: m.TravellerCancel, session: SessionDep, caller: CallerDep) -> Any:
     """Cancel a registration (kept, with its reason; shown as cancelled on its manifest). Idempotent."""
     if caller.role == m.Role.factory:

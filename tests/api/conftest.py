@@ -18,6 +18,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,11 @@ class Database:
     kind: str
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'test.db'}", None, "sqlite")
+@contextmanager
+def make_database(kind: str, folder: Path) -> Iterator[Database]:
+    """A fresh SQLite file in ``folder``, or a fresh schema in the test PostgreSQL (dropped afterwards)."""
+    if kind == "sqlite":
+        yield Database(f"sqlite:///{folder / 'test.db'}", None, "sqlite")
         return
     problem = _pg_reachable()
     if problem is not None:
@@ -90,6 +92,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with make_database(request.param, tmp_path) as db:
+        yield db
 
 
 @dataclass

@@ -175,3 +175,23 @@ def test_pages_carry_security_headers(api: Api) -> None:
     for response in (page, api.get("/travellers")):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_text_anywhere_in_a_request_refuses_control_characters(api: Api) -> None:
+    """A NUL or other control character in any body text (a token's label, an account's name, a rule) or in the
+    address (a filter, an id) is a 422, on PostgreSQL as on SQLite, and nothing is stored."""
+    tokens_before = len(api.get("/tokens", "admin").json())
+    assert api.post("/tokens", "admin", json={"role": "admin", "label": "a\x00b"}).status_code == 422
+    account = {"username": "li.si", "display_name": "李\x07四", "password": "long enough", "role": "dispatcher"}
+    assert api.post("/users", "admin", json=account).status_code == 422
+    assert api.patch("/rules", "admin", json={"county": "县\x00"}).status_code == 422
+    assert api.get("/audit", "admin", params={"actor": "x\x00"}).status_code == 422
+    assert api.get("/buses/P1-%00").status_code == 422
+    assert len(api.get("/tokens", "admin").json()) == tokens_before and api.get("/users", "admin").json() == []
+
+
+def test_numbers_and_yes_no_are_what_json_says(api: Api) -> None:
+    """false is not a price and 0 is not a yes/no: 422, as the OpenAPI document says."""
+    assert api.patch("/fleet/coach53", "admin", json={"cost_per_km": False}).status_code == 422
+    assert api.patch("/fleet/coach53", "admin", json={"count": True}).status_code == 422
+    assert api.patch("/fleet/coach53", "admin", json={"cost_per_km": 9}).status_code == 200

@@ -98,7 +98,9 @@ def test_plan_from_the_service_checks_against_the_imported_file(empty_api: Api) 
         body = {**row, "id": factory_id, "lat": float(row["lat"]), "lon": float(row["lon"])}
         assert api.post("/factories", "admin", json=body).status_code == 201, body
     for row in _rows("fleet.csv"):
-        body = {**row, "seats": int(row["seats"]), "count": int(row["count"])}
+        numbers = {"seats": int(row["seats"]), "count": int(row["count"])}
+        costs = {"fixed_cost": float(row["fixed_cost"]), "cost_per_km": float(row["cost_per_km"])}
+        body = {**row, **numbers, **costs}
         assert api.post("/fleet", "admin", json=body).status_code == 201
     file_policy = {"charter_min_group": 4}  # tests/data/scenario_small/policy.toml
     settings = {**file_policy, **SMALL_POLICY}
