@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, select
 from api import models as m
 from api.db import downgrade, make_engine, session_scope, upgrade
 from api.main import create_app
+from api.services.auth import authenticate, hash_token
 from api.services.tokens import create_token
 from api.settings import Settings
 from tests.api.conftest import Database
@@ -219,3 +220,38 @@ def test_service_answers_for_rows_an_earlier_version_wrote(database: Database) -
         assert client.get("/reimbursements", headers=headers).status_code == 200
         assert client.get("/plans/1/fallback", headers=headers).status_code == 409
     engine.dispose()
+
+
+def test_0006_keeps_earlier_tokens_working_for_60_days_and_downgrades_with_the_audit_log(database: Database) -> None:
+    """A token stored before 0006 still works after it and expires 60 days after the upgrade; the audit log
+    written at head goes with a downgrade to 0005, and the upgrade again starts it empty."""
+    engine = make_engine(database.url, database.schema)
+    upgrade(engine, "0005")
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "insert into tokens (token_hash, role, scope, label, created_at, revoked) "
+                "values (:h, 'dispatcher', null, 'old', :t, :r)"
+            ),
+            {"h": hash_token("fg_old-token"), "t": NOW, "r": False},
+        )
+    upgrade(engine)
+    with session_scope(engine) as session:
+        caller = authenticate(session, "fg_old-token")
+        assert caller is not None and caller.actor == "old"
+        row = session.get(m.Token, caller.token_id)
+        left = _aware(row.expires_at) - m.utcnow()
+        assert dt.timedelta(days=59) < left <= dt.timedelta(days=60)
+        session.add(m.Township(id="360731199", name="新乡", lat=25.9, lon=115.4))
+    with engine.connect() as c:
+        assert c.execute(text("select count(*) from audit_log")).scalar() == 1
+    downgrade(engine, "0005")
+    assert "audit_log" not in inspect(engine).get_table_names(schema=database.schema)
+    upgrade(engine)
+    with engine.connect() as c:
+        assert c.execute(text("select count(*) from audit_log")).scalar() == 0
+    engine.dispose()
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
