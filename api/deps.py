@@ -15,8 +15,6 @@ from api.errors import ApiError
 from api.services.auth import Caller, authenticate
 from api.settings import Settings
 
-__all__ = ["Caller"]
-
 
 def get_engine(request: Request) -> Engine:
     return request.app.state.engine

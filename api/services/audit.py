@@ -6,9 +6,9 @@ bulk statements (an import of thousands of rows, publishing a plan) call ``recor
 ``session.info["caller"]`` (set where the request is authenticated); without one the change is the service's
 own ("system"), or the command line's when it says so.
 
-Personal values never enter the log whole: ID numbers and phones are masked as on printed manifests and names
-keep their first character, so the log can be kept for as long as the county wants and ``fanggang purge`` has
-nothing to erase in it.
+Personal values never enter the log whole: ID numbers and phones are masked as on printed manifests, names keep
+their first character and free-text notes only their length, so the log can be kept for as long as the county
+wants and ``fanggang purge`` has nothing to erase in it.
 """
 
 from __future__ import annotations
@@ -45,7 +45,20 @@ UNRECORDED = {
     "buses": {"data"},
     "travellers": {"version", "updated_at"},
 }
-MASKED = {"id_number": mask_id_number, "phone": mask_phone, "name": mask_name}
+
+
+def _length_only(text: str) -> str:
+    # Free text a clerk typed (why someone cancelled, a note on a receipt) may name people: only its length.
+    return f"({len(text)} characters)" if text else ""
+
+
+MASKED = {
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "name": mask_name,
+    "cancel_reason": _length_only,
+    "note": _length_only,
+}
 # Passwords are recorded as changed, never as values.
 CHANGED_ONLY = {("users", "password_hash")}
 
@@ -62,9 +75,9 @@ def _plain(column: str, value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_plain("", v) for v in value]
+        return [_plain(column, v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain("", v) for k, v in value.items()}
+        return {str(k): _plain(str(k), v) for k, v in value.items()}
     return str(value)
 
 

@@ -116,6 +116,10 @@ def test_every_change_is_in_the_append_only_audit_log_without_full_id_numbers(ap
     changed = api.get("/audit", "admin", params={"entity": "travellers", "entity_id": traveller["id"]}).json()
     update = next(e for e in changed if e["action"] == "update" and "phone" in e["after"])
     assert update["after"]["phone"] == "137****0001" and update["role"] == "township"
+    other = api.travellers("360731101")[0]
+    assert api.delete(f"/travellers/{other['id']}", "360731101", json={"reason": "王小明说不去了"}).status_code == 200
+    cancelled = api.get("/audit", "admin", params={"entity": "travellers", "entity_id": other["id"]}).json()[0]
+    assert cancelled["after"]["status"] == "cancelled" and cancelled["after"]["cancel_reason"] == "(7 characters)"
     rules = api.get("/audit", "admin", params={"entity": "policy", "action": "update"}).json()
     assert any(e["after"].get("value") == 3 or "3" in json.dumps(e["after"]) for e in rules)
     assert api.get("/audit", "admin", params={"entity": "plans", "action": "publish"}).json()
