@@ -71,6 +71,33 @@ def test_every_route_and_format_shows_personal_data_by_role(api: Api) -> None:
     assert township_view and all("*" not in v["id_number"] for v in township_view)
 
 
+def test_the_county_admin_sees_no_traveller_and_the_audit_log_no_full_number(api: Api) -> None:
+    """The admin's routes (audit log as JSON and xlsx, tokens, accounts, its page) hold no traveller's full ID
+    number or phone after registrations, corrections, a published plan and an arrival; every traveller route
+    answers the admin 403."""
+    api.plan(DAY)
+    first = api.travellers("360731100")[0]
+    api.patch(f"/travellers/{first['id']}", "360731100", json={"phone": "13700000002"})
+    arriving = next(t for t in api.travellers() if t["status"] in ARRIVING)
+    api.post("/arrivals", arriving["factory_id"], json={"traveller_id": arriving["id"]})
+    people = api.travellers()
+    cookies = api.cookies("admin")
+    responses = [
+        api.get("/audit", "admin", params={"limit": 1000}),
+        api.get("/audit", "admin", params={"format": "xlsx"}),
+        api.get("/tokens", "admin"),
+        api.get("/users", "admin"),
+        api.client.get("/app/admin", cookies=cookies),
+        api.client.get("/app/admin/audit.xlsx", cookies=cookies),
+    ]
+    bodies = " ".join(_text(r) for r in responses)
+    assert '"travellers"' in bodies or "travellers" in bodies
+    assert not [t["ref"] for t in people if t["id_number"] in bodies or t["phone"] in bodies]
+    bus = api.get("/buses").json()[0]["id"]
+    for path in ("/travellers", f"/travellers/{first['id']}", "/buses", f"/buses/{bus}/manifest", "/subsidies"):
+        assert api.get(path, "admin").status_code == 403, path
+
+
 def test_a_bus_names_only_the_callers_riders(api: Api) -> None:
     """A township or factory reading a bus finds only its own riders' ids on the stops; the dispatcher all."""
     api.plan(DAY)
