@@ -129,6 +129,9 @@ def import_file(session: Session, caller: Caller, settings: Settings, filename: 
     """
     campaign = settings.campaign
     townships, factories = allowed_townships(session, caller), factory_ids(session)
+    # End the transaction before the slow part: on SQLite an open transaction holds the writers' lock, and
+    # every other request (reads too) would wait for the check. Conflicts are looked up again afterwards.
+    session.commit()
     # Reading and checking a big file is pure Python: in a thread it would hold the GIL and stall every other
     # request, so it runs in a process of its own.
     checked = (
