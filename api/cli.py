@@ -1,10 +1,11 @@
 """The ``fanggang`` command: the planning commands of ``scheduler.cli`` (``demo``, ``plan``, ``campaign``) and the
-service's (``serve``, ``seed``, ``db upgrade``, ``token create|list|revoke``, ``user create``, ``purge``)."""
+service's (``serve``, ``seed``, ``load``, ``db upgrade``, ``token create|list|revoke``, ``user create``, ``purge``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from api.db import ensure_schema, make_engine, session_scope, upgrade
 from api.errors import ApiError
@@ -34,6 +35,11 @@ def add_service_commands(commands: argparse._SubParsersAction) -> None:  # type:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--seed", action="store_true", help="load the fixture county first")
     commands.add_parser("seed", help="load the fixture county into the database (idempotent)")
+    load = commands.add_parser(
+        "load", help="put a county's scenario (the folder or .xlsx `fanggang plan` reads) into the database"
+    )
+    load.add_argument("scenario", type=Path, help="a folder of CSV files with policy.toml, or an .xlsx workbook")
+    load.add_argument("--policy", type=Path, default=None, help="a policy.toml instead of the one beside the data")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply the migrations")
     token = commands.add_parser("token", help="issue, list and revoke bearer tokens")
@@ -74,6 +80,16 @@ def run_service_command(args: argparse.Namespace) -> int:
     if args.command == "db":
         _engine()
         print(f"database {_safe_url(settings.database_url)} is at the latest schema")
+        return 0
+    if args.command == "load":
+        from api.services.seed import load_county
+
+        try:
+            report = load_county(_engine(), settings.campaign, args.scenario, args.policy)
+        except (InvalidScenario, InvalidPolicy) as err:
+            print(err, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(report.summary())
         return 0
     if args.command == "seed" or (args.command == "serve" and args.seed):
         from api.services.seed import seed

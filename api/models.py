@@ -115,8 +115,22 @@ class Township(TownshipBase, table=True):
     id: str = Field(primary_key=True, max_length=40)
 
 
+def old_name(data: Any, old: str, new: str) -> Any:
+    """A payload with ``old`` (the name an earlier version took) renamed to ``new`` (the scenario files' name)."""
+    if isinstance(data, dict) and old in data and new not in data:
+        data = {new if k == old else k: v for k, v in data.items()}
+    return data
+
+
 class TownshipCreate(TownshipBase):
-    id: str = Field(min_length=1, max_length=40)
+    """townships.csv's row; ``id`` is taken for ``township_id`` too (the name before 2026-12)."""
+
+    township_id: str = Field(min_length=1, max_length=40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        return old_name(data, "id", "township_id")
 
 
 class TownshipUpdate(Input):
@@ -127,6 +141,11 @@ class TownshipUpdate(Input):
 
 class TownshipPublic(TownshipBase):
     id: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def township_id(self) -> str:
+        return self.id
 
 
 CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
@@ -148,7 +167,14 @@ class Factory(FactoryBase, table=True):
 
 
 class FactoryCreate(FactoryBase):
-    id: str = Field(min_length=1, max_length=40)
+    """factories.csv's row; ``id`` is taken for ``factory_id`` too (the name before 2026-12)."""
+
+    factory_id: str = Field(min_length=1, max_length=40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        return old_name(data, "id", "factory_id")
 
 
 class FactoryUpdate(Input):
@@ -163,6 +189,11 @@ class FactoryUpdate(Input):
 
 class FactoryPublic(FactoryBase):
     id: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def factory_id(self) -> str:
+        return self.id
 
 
 class BusTypeBase(Input):

@@ -21,7 +21,7 @@ from scheduler.validation import InvalidScenario, check_bus_type_row, check_fact
 router = APIRouter(tags=["reference data"])
 
 
-# A table's scenario file: its checker, and the file's name for the id column.
+# A table's scenario file: its checker, the table's key, and the file's name for it (the API's name too).
 Checker = Callable[..., tuple[Any, list[Any]]]
 CHECKS: dict[type[SQLModel], tuple[Checker, str, str]] = {
     m.Township: (check_township_row, "id", "township_id"),
@@ -42,10 +42,13 @@ def _check(table: type[SQLModel], values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values) | text
 
 
-def _create(session: Any, table: type[SQLModel], key: str, body: SQLModel, what: tuple[str, str]) -> Any:
-    values = _check(table, body.model_dump())
-    if session.get(table, getattr(body, key)) is not None:
-        raise conflict(f"{what[0]} {getattr(body, key)} already exists", f"{what[1]} {getattr(body, key)} 已存在")
+def _create(session: Any, table: type[SQLModel], body: SQLModel, what: tuple[str, str]) -> Any:
+    _, key, column = CHECKS[table]
+    values = body.model_dump()
+    ident = values.pop(column)
+    values = _check(table, {key: ident, **values})
+    if session.get(table, ident) is not None:
+        raise conflict(f"{what[0]} {ident} already exists", f"{what[1]} {ident} 已存在")
     row = table.model_validate(values)
     session.add(row)
     session.commit()
@@ -86,7 +89,7 @@ def get_township(township_id: str, session: SessionDep, _caller: AnyCallerDep) -
 
 @router.post("/townships", response_model=m.TownshipPublic, status_code=201)
 def create_township(body: m.TownshipCreate, session: SessionDep, _caller: AdminDep) -> Any:
-    return _create(session, m.Township, "id", body, TOWNSHIP)
+    return _create(session, m.Township, body, TOWNSHIP)
 
 
 @router.patch("/townships/{township_id}", response_model=m.TownshipPublic)
@@ -106,7 +109,7 @@ def get_factory(factory_id: str, session: SessionDep, _caller: AnyCallerDep) -> 
 
 @router.post("/factories", response_model=m.FactoryPublic, status_code=201)
 def create_factory(body: m.FactoryCreate, session: SessionDep, _caller: AdminDep) -> Any:
-    return _create(session, m.Factory, "id", body, FACTORY)
+    return _create(session, m.Factory, body, FACTORY)
 
 
 @router.patch("/factories/{factory_id}", response_model=m.FactoryPublic)
@@ -121,7 +124,7 @@ def list_fleet(session: SessionDep, _caller: AnyCallerDep) -> Any:
 
 @router.post("/fleet", response_model=m.BusTypePublic, status_code=201)
 def create_bus_type(body: m.BusTypeCreate, session: SessionDep, _caller: AdminDep) -> Any:
-    return _create(session, m.BusType, "vehicle_type", body, BUS_TYPE)
+    return _create(session, m.BusType, body, BUS_TYPE)
 
 
 @router.patch("/fleet/{vehicle_type}", response_model=m.BusTypePublic)

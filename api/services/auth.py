@@ -67,7 +67,14 @@ def _works(row: m.Token, now: dt.datetime) -> bool:
 def authenticate(session: Session, token: str, now: dt.datetime | None = None) -> Caller | None:
     """The caller a token stands for, or None when it is unknown, revoked, expired or its person is disabled.
 
-    Records the token's last use (at most once a minute)."""
+    Records the token's last use (at most once a minute), and ends the session's transaction either way: on
+    SQLite a transaction holds the writers' lock, which a request should take only for its own work."""
+    caller = _look_up(session, token, now)
+    session.commit()
+    return caller
+
+
+def _look_up(session: Session, token: str, now: dt.datetime | None) -> Caller | None:
     token = token.strip()
     if not token or len(token) > 200:
         return None
@@ -87,7 +94,6 @@ def authenticate(session: Session, token: str, now: dt.datetime | None = None) -
     if row.last_used_at is None or now - _aware(row.last_used_at) >= LAST_USED_RESOLUTION:
         row.last_used_at = now
         session.add(row)
-        session.commit()
     return Caller(m.Role(row.role), row.scope, row.id, actor, row.user_id)
 
 

@@ -256,6 +256,32 @@ function factoryPage() {
 
 // ---- county admin: accounts and tokens -------------------------------------------------------------
 function adminPage() {
+  const countyForm = document.getElementById("county-form");
+  countyForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = new FormData();
+    for (const file of document.getElementById("county-files").files) body.append("files", file);
+    const out = document.getElementById("county-result");
+    const list = document.getElementById("county-problems");
+    out.className = "result"; out.textContent = tr("正在检查……", "Checking…"); list.textContent = "";
+    const r = await send("/app/api/county", { method: "POST", body });
+    const kinds = { townships: ["乡镇", "townships"], factories: ["企业", "factories"], fleet: ["车型", "coach types"],
+                    travellers: ["旅客", "travellers"], settings: ["项设置", "settings"] };
+    const counts = (c) => Object.entries(c).filter(([, n]) => n).map(([k, n]) => `${n} ${tr(...kinds[k])}`).join(", ") || tr("无", "nothing");
+    if (r.ok) {
+      out.className = "result ok";
+      out.textContent = tr(`已导入。新增：${counts(r.data.added)}；更新：${counts(r.data.updated)}；已登记未变：${r.data.already_registered} 人`,
+                           `Loaded. Added: ${counts(r.data.added)}; updated: ${counts(r.data.updated)}; already registered: ${r.data.already_registered}`);
+      for (const a of r.data.assumptions) { const li = document.createElement("li"); li.textContent = tr(a.zh, a.en); list.append(li); }
+      return;
+    }
+    out.className = "result bad"; out.textContent = message(r.data);
+    for (const p of r.data.problems || []) {
+      const li = document.createElement("li");
+      li.textContent = `${p.file || ""} ` + (p.row ? tr(`第 ${p.row} 行`, `row ${p.row}`) : "") + (p.field ? ` · ${p.field}` : "") + "：" + problemText(p);
+      list.append(li);
+    }
+  });
   const formBody = (form) => {
     const body = {};
     for (const [key, value] of new FormData(form)) if (value !== "") body[key] = key === "days" ? Number(value) : value;

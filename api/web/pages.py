@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -45,6 +46,7 @@ from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_rider
 from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
+from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
 from api.web.auth import (
@@ -683,6 +685,40 @@ def admin_audit_xlsx(
     until: m.Day | None = None,
 ) -> Any:
     return audit.get_audit(session, caller, entity, entity_id, actor, action, since, until, format="xlsx")
+
+
+# The files a county's scenario has (the names `fanggang plan` reads), or one workbook with their sheets.
+SCENARIO_FILES = ("townships.csv", "factories.csv", "fleet.csv", "travellers.csv", "policy.toml")
+
+
+@router.post("/api/county")
+async def admin_load_county(
+    files: list[UploadFile], caller: AdminPage, settings: SettingsDep, request: Request
+) -> dict[str, Any]:
+    """Load the county from its scenario files (townships.csv, factories.csv, fleet.csv, travellers.csv and
+    policy.toml, or one .xlsx workbook with policy.toml), as `fanggang load` does: all or nothing."""
+    names = [Path(f.filename or "").name.lower() for f in files]
+    workbook = [n for n in names if n.endswith(".xlsx")]
+    unknown = [n for n in names if n not in SCENARIO_FILES and not n.endswith(".xlsx")]
+    if unknown or len(workbook) > 1 or len(set(names)) < len(names):
+        raise ApiError(
+            422,
+            f"expected {', '.join(SCENARIO_FILES)} or one .xlsx workbook, got {', '.join(names)}",
+            f"请上传 {'、'.join(SCENARIO_FILES)}，或一个 .xlsx 工作簿（可另附 policy.toml），收到：{'、'.join(names)}",
+        )
+    with tempfile.TemporaryDirectory(prefix="fanggang-county-") as folder:
+        for name, upload in zip(names, files, strict=True):
+            (Path(folder) / name).write_bytes(await _upload(upload, settings.max_upload_bytes))
+        scenario = Path(folder) / workbook[0] if workbook else Path(folder)
+        report = await run_in_threadpool(
+            load_county, request.app.state.engine, settings.campaign, scenario, None, None, True, caller
+        )
+    return {
+        "added": dict(report.added),
+        "updated": dict(report.updated),
+        "already_registered": report.already_registered,
+        "assumptions": [{"en": a.en, "zh": a.zh} for a in report.assumptions],
+    }
 
 
 @router.post("/api/tokens", status_code=201)

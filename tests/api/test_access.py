@@ -22,8 +22,8 @@ def test_rules_are_public(api: Api) -> None:
     assert rules["subsidy_out_of_province"] == 1000.0
 
 
-def test_reference_data_read_by_all_written_by_dispatcher(api: Api) -> None:
-    """Every token reads townships, factories and fleet; only the dispatcher writes them."""
+def test_reference_data_read_by_all_written_by_the_admin(api: Api) -> None:
+    """Every token reads townships, factories and fleet; only the county admin writes them."""
     for who in ("dispatcher", "360731100", "dg-humen"):
         assert len(api.get("/townships", who).json()) == 3
         assert len(api.get("/factories", who).json()) == 3
@@ -74,6 +74,18 @@ def test_factory_sees_only_travellers_bound_for_it(api: Api) -> None:
     other = api.by_ref("T001")
     assert api.get(f"/travellers/{other['id']}", "ks-yushan").status_code == 404
     assert api.patch(f"/travellers/{other['id']}", "ks-yushan", json={"name": "x"}).status_code == 403
+
+
+def test_reference_data_takes_the_scenario_files_names_and_the_old_ones(api: Api) -> None:
+    """POST /townships and /factories take township_id and factory_id as the CSV files name them, and id as
+    before; answers carry both names."""
+    made = api.post("/townships", "admin", json={"township_id": "360731104", "name": "东镇", "lat": 25.9, "lon": 115.4})
+    assert made.status_code == 201 and made.json()["township_id"] == made.json()["id"] == "360731104"
+    factory = {"name": "厂", "lat": 22.9, "lon": 113.7, "city": "东莞市", "province": "广东省"}
+    assert api.post("/factories", "admin", json={**factory, "factory_id": "dg-new"}).json()["factory_id"] == "dg-new"
+    assert api.post("/factories", "admin", json={**factory, "id": "dg-old"}).json()["id"] == "dg-old"
+    assert api.post("/factories", "admin", json=factory).status_code == 422
+    assert {"360731104"} <= {t["township_id"] for t in api.get("/townships").json()}
 
 
 def test_dispatcher_issues_tokens(api: Api) -> None:

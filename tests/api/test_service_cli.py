@@ -12,6 +12,8 @@ import pytest
 from api.cli import main
 from api.settings import get_settings
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+
 
 @pytest.fixture
 def fanggang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
@@ -68,3 +70,63 @@ def test_purge_is_refused_within_the_retention_period(fanggang) -> None:  # type
     assert code == 2 and "2026-06-04" in err
     code, out, _ = fanggang("purge", "--campaign", "2026", "--before", "2026-06-01")
     assert code == 0 and "0 traveller(s)" in out
+
+
+def _travellers_in(tmp_path: Path) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as connection:
+        count = connection.execute(text("select count(*) from travellers")).scalar()
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_load_puts_a_county_in_all_or_nothing_and_twice_changes_nothing(fanggang, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """fanggang load adds the scenario's places, fleet, settings and travellers; loading it again adds and
+    changes nothing; a corrected township is updated; a file with bad rows exits 2 naming them and stores
+    nothing."""
+    import shutil
+
+    code, out, _ = fanggang("load", str(DATA / "scenario_bad_rows"))
+    assert code == 2
+    assert _travellers_in(tmp_path) == 0
+    code, out, err = fanggang("load", str(DATA / "scenario_small"))
+    assert code == 0, err
+    assert "3 townships, 3 factories, 2 fleet, 10 travellers" in out and "新增" in out
+    assert _travellers_in(tmp_path) == 10
+    code, out, _ = fanggang("load", str(DATA / "scenario_small"))
+    assert code == 0 and "added: nothing; updated: nothing; 10 traveller(s) already registered" in out
+    copy = tmp_path / "county"
+    shutil.copytree(DATA / "scenario_small", copy)
+    townships = (copy / "townships.csv").read_text(encoding="utf-8")
+    (copy / "townships.csv").write_text(townships.replace("贡江镇", "贡江镇（新）"), encoding="utf-8")
+    code, out, _ = fanggang("load", str(copy))
+    assert code == 0 and "updated: 1 townships" in out
+
+
+def test_load_reads_a_workbook_and_stores_the_home_settings_it_infers(fanggang, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An .xlsx workbook (one sheet per file) without home settings loads, and the county, province and depot
+    inferred as fanggang plan infers them are stored and said."""
+    import csv
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in ("townships", "factories", "travellers", "fleet"):
+        sheet = book.create_sheet(name)
+        with open(DATA / "scenario_xinhua" / f"{name}.csv", encoding="utf-8-sig") as f:
+            for row in csv.reader(f):
+                sheet.append(row)
+    book.save(tmp_path / "county.xlsx")
+    code, out, err = fanggang("load", str(tmp_path / "county.xlsx"))
+    assert code == 0, err
+    assert "assumed:" in out
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(text("select data from policy")).scalar()
+    engine.dispose()
+    assert all(f'"{key}"' in stored for key in ("county", "province", "depot_lat", "depot_lon"))

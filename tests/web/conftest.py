@@ -118,6 +118,25 @@ def server(tmp_path: Path) -> Iterator[Server]:
         thread.join(15)
 
 
+@pytest.fixture
+def empty_server(tmp_path: Path) -> Iterator[Server]:
+    """The service on an empty database: no county yet, an admin and a dispatcher (tokens and accounts)."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    uv, thread, base = start_server(Settings(database_url=url, campaign="2026", planning_processes=1))
+    try:
+        engine = make_engine(url, None)
+        tokens: dict[str, str] = {}
+        with session_scope(engine) as session:
+            for who, role in (("admin", Role.admin), ("dispatcher", Role.dispatcher)):
+                tokens[who] = create_token(session, role, None)[1]
+                create_user(session, UserCreate(username=f"u-{who}", password=PASSWORD, role=role))
+        engine.dispose()
+        yield Server(base, tokens)
+    finally:
+        uv.should_exit = True
+        thread.join(15)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     problem = None

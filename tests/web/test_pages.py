@@ -193,3 +193,38 @@ def test_the_admin_creates_an_account_revokes_a_token_and_reads_the_audit_log(br
     assert clerk.url.endswith("/app/township")
     page.context.close()
     clerk.context.close()
+
+
+def test_a_new_county_is_loaded_from_its_files_in_the_pages_and_planned(browser, empty_server: Server) -> None:
+    """On an empty service the county admin uploads another county's scenario files (no policy.toml: the home
+    settings are inferred and said); a file with a bad row is refused first with the row named and nothing
+    stored; the county then plans and publishes a day."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    page = signed_in(browser, empty_server, "admin")
+    page.set_input_files(
+        "#county-files",
+        [
+            str(data / "scenario_bad_rows" / f)
+            for f in ("townships.csv", "factories.csv", "fleet.csv", "travellers.csv")
+        ],
+    )
+    page.click("#county-submit")
+    page.wait_for_selector("#county-result.bad")
+    assert page.locator("#county-problems li").count() > 0
+    assert empty_server.api("GET", "/townships", "admin").json() == []
+    files = [
+        str(data / "scenario_xinhua" / f) for f in ("townships.csv", "factories.csv", "fleet.csv", "travellers.csv")
+    ]
+    page.set_input_files("#county-files", files)
+    page.click("#county-submit")
+    page.wait_for_selector("#county-result.ok")
+    assert "已导入" in page.locator("#county-result").inner_text()
+    assert page.locator("#county-problems li").count() >= 1  # what was assumed for the home settings
+    assert page.js_errors == []
+    rules = empty_server.api("GET", "/rules", "admin").json()
+    assert rules["missing_settings"] == [] and rules["province"] == "湖南省"
+    job = empty_server.plan("2026-02-23")
+    assert job["plan"]["totals"]["travellers"] > 0
+    page.context.close()
