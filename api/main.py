@@ -18,6 +18,7 @@ from api.routes import (
     plans,
     reference,
     reimbursements,
+    reports,
     rules,
     stats,
     subsidies,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats,
         expected,
         audit,
+        reports,
     ):
         app.include_router(module.router)
     # The pages for townships, factories and the dispatcher (/app), served by the same process.

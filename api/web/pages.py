@@ -46,6 +46,8 @@ from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_rider
 from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
+from api.services.reports import COLUMNS as REPORT_COLUMNS
+from api.services.reports import daily_report, daily_report_xlsx
 from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
@@ -745,8 +747,11 @@ def admin_update_user(user_id: m.RowId, body: m.UserUpdate, session: SessionDep,
 
 
 @router.get("/overview", response_class=HTMLResponse)
-def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -> Response:
+def overview_page(
+    request: Request, session: SessionDep, caller: WebCallerDep, settings: SettingsDep, date: m.Day | None = None
+) -> Response:
     numbers = stats.stats(session, caller, None)
+    report = daily_report(session, caller, settings.campaign, date or settings.today_here())
     towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
     factories = dict(session.exec(select(m.Factory.id, m.Factory.name)).all())
     township_rows = [{"id": k, "name": towns.get(k, k), **v} for k, v in numbers["townships"].items()]
@@ -760,5 +765,19 @@ def overview_page(request: Request, session: SessionDep, caller: WebCallerDep) -
         factories=factory_rows,
         by_date=numbers["by_date"],
         county=policy_data(session).get("county") or "",
-        generated=f"{dt.datetime.now(BEIJING):%H:%M:%S}",
+        generated=f"{dt.datetime.now(BEIJING):%Y-%m-%d %H:%M}",
+        report=report,
+        report_columns=REPORT_COLUMNS,
+    )
+
+
+@router.get("/reports/daily.xlsx")
+def daily_report_download(
+    session: SessionDep, caller: WebCallerDep, settings: SettingsDep, date: m.Day | None = None
+) -> Response:
+    report = daily_report(session, caller, settings.campaign, date or settings.today_here())
+    return Response(
+        daily_report_xlsx(report),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="daily-report-{report.date}.xlsx"'},
     )

@@ -1,0 +1,244 @@
+"""The daily report (日报) the county sends upward: for a date and cumulative to it, per township, per factory and
+for the county. Definitions (stated on the sheet too):
+
+- registered: registrations not cancelled, made by the end of the date (Beijing time); on the date: made that day.
+- departed by bus: boarded (or later arrived) on a bus whose date is not after the report's; by township
+  transport or ticket: planned with that mode on a travel date not after the report's and not cancelled (no one
+  confirms their boarding, so their travel date counts).
+- arrived: confirmed at the factory gate by the end of the date.
+- 返岗率 (return-to-work rate) = departed / registered; 到岗率 (arrival rate) = arrived / departed.
+- in / out of province: departed to a factory in / outside the county's province.
+- buses: published buses (not released) of the date, or up to it; for a township or factory, those its travellers
+  ride.
+- registered-poor moved: departed travellers with the registered-poor flag; subsidies due: the subsidies granted
+  (on arrival), in CNY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import openpyxl
+from openpyxl.styles import Font
+from sqlmodel import Session, select
+
+from api import models as m
+from api.convert import load_rules
+from api.deps import Caller
+from api.routes.scope import traveller_filters
+from api.settings import BEIJING, beijing_minute
+from scheduler.spreadsheet import safe_row
+
+FALLBACK_DEPARTED = {"planned", "arrived", "went_elsewhere"}
+BUS_DEPARTED = {"boarded", "arrived", "went_elsewhere"}
+
+
+@dataclass(slots=True)
+class Figures:
+    """One row of the report, for one period (the date, or cumulative to it)."""
+
+    registered: int = 0
+    by_bus: int = 0
+    by_township_transport: int = 0
+    by_ticket: int = 0
+    departed: int = 0
+    arrived: int = 0
+    in_province: int = 0
+    out_of_province: int = 0
+    registered_poor_moved: int = 0
+    subsidies_cny: float = 0.0
+    bus_ids: set[str] = field(default_factory=set, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "bus_ids"}
+        data["buses"] = len(self.bus_ids)
+        data["subsidies_cny"] = round(self.subsidies_cny, 2)
+        data["return_rate"] = round(self.departed / self.registered, 4) if self.registered else 0.0
+        data["arrival_rate"] = round(self.arrived / self.departed, 4) if self.departed else 0.0
+        return data
+
+
+# Column, Chinese header (English beside it), for the sheet and the page.
+COLUMNS: list[tuple[str, str]] = [
+    ("registered", "登记人数 registered"),
+    ("by_bus", "包车出发 by bus"),
+    ("by_township_transport", "乡镇自行组织 township transport"),
+    ("by_ticket", "免费车票 by ticket"),
+    ("departed", "已出发 departed"),
+    ("arrived", "已到岗 arrived"),
+    ("return_rate", "返岗率 return rate"),
+    ("arrival_rate", "到岗率 arrival rate"),
+    ("in_province", "省内 in province"),
+    ("out_of_province", "省外 out of province"),
+    ("buses", "车辆数 buses"),
+    ("registered_poor_moved", "脱贫人口（建档立卡）出行 registered-poor moved"),
+    ("subsidies_cny", "应发补贴（元） subsidies due CNY"),
+]
+
+DEFINITIONS: list[tuple[str, str]] = [
+    ("登记人数", "截至报告日（北京时间）登记且未取消的人数；“当日”为当日新登记人数。"),
+    ("包车出发", "已在包车上确认上车（或其后已到岗）的人数，车辆日期不晚于报告日。"),
+    (
+        "乡镇自行组织 / 免费车票",
+        "安排为该方式、出行日期不晚于报告日且未取消的人数（此类出行无上车确认，按出行日期计）。",
+    ),
+    ("已到岗", "截至报告日企业已确认到岗的人数。"),
+    ("返岗率", "已出发 ÷ 登记人数。"),
+    ("到岗率", "已到岗 ÷ 已出发。"),
+    ("省内 / 省外", "已出发人员中，目的企业在本县所在省份之内 / 之外的人数。"),
+    ("车辆数", "已发布（未退回）的包车数；乡镇、企业为其人员乘坐的车辆数。"),
+    ("脱贫人口出行", "已出发人员中标记为建档立卡（脱贫）人口的人数。"),
+    ("应发补贴", "已到岗的建档立卡人员一次性补贴金额（元）。"),
+]
+
+
+@dataclass(slots=True)
+class DailyReport:
+    date: dt.date
+    county: str
+    generated: str
+    county_total: dict[str, Figures]
+    townships: list[tuple[str, str, dict[str, Figures]]]
+    factories: list[tuple[str, str, dict[str, Figures]]]
+
+    def as_dict(self) -> dict[str, Any]:
+        def periods(figures: dict[str, Figures]) -> dict[str, Any]:
+            return {period: f.as_dict() for period, f in figures.items()}
+
+        return {
+            "date": self.date.isoformat(),
+            "county": self.county,
+            "generated": self.generated,
+            "definitions": dict(DEFINITIONS),
+            "county_total": periods(self.county_total),
+            "townships": [{"id": i, "name": n, **periods(f)} for i, n, f in self.townships],
+            "factories": [{"id": i, "name": n, **periods(f)} for i, n, f in self.factories],
+        }
+
+
+def _beijing_date(moment: dt.datetime | None) -> dt.date | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(BEIJING).date()
+
+
+def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) -> DailyReport:
+    """The report for ``day`` as ``caller`` may see it (a township its own row, a factory its own)."""
+    rules = load_rules(session)
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    factories = {f.id: f for f in session.exec(select(m.Factory)).all()}
+    live_buses = {
+        b.id: b.date for b in session.exec(select(m.Bus).where(m.Bus.status != "released")).all() if b.date <= day
+    }
+    subsidies: dict[int, tuple[float, dt.date | None]] = {
+        s.traveller_id: (s.amount, _beijing_date(s.created_at))
+        for s in session.exec(select(m.Subsidy).where(m.Subsidy.campaign == campaign)).all()
+    }
+    rows = defaultdict(lambda: {"day": Figures(), "cumulative": Figures()})
+    total = {"day": Figures(), "cumulative": Figures()}
+    query = select(m.Traveller).where(m.Traveller.campaign == campaign, *traveller_filters(caller))
+    for t in session.exec(query).all():
+        if t.status == m.TravellerStatus.cancelled:
+            continue
+        registered_on = _beijing_date(t.created_at)
+        if registered_on is None or registered_on > day:
+            continue
+        buckets = [total, rows[("township", t.township_id)], rows[("factory", t.factory_id)]]
+        on_day = registered_on == day
+        departed = _departure(t, day, live_buses)
+        arrived_on = _beijing_date(t.arrived_at) if t.status == m.TravellerStatus.arrived else None
+        factory = factories.get(t.factory_id)
+        in_province = factory is not None and factory.province == rules.province
+        subsidy = subsidies.get(t.id or 0)
+        for bucket in buckets:
+            for period, figures in bucket.items():
+                counts: Callable[[dt.date | None], bool] = (
+                    (lambda d: d == day) if period == "day" else (lambda d: d is not None and d <= day)
+                )
+                figures.registered += on_day if period == "day" else 1
+                if departed is not None and counts(departed[1]):
+                    mode = departed[0]
+                    figures.by_bus += mode == "bus"
+                    figures.by_township_transport += mode == "township_transport"
+                    figures.by_ticket += mode == "free_ticket"
+                    figures.departed += 1
+                    figures.in_province += in_province
+                    figures.out_of_province += not in_province
+                    figures.registered_poor_moved += t.registered_poor
+                    if t.bus_id:
+                        figures.bus_ids.add(t.bus_id)
+                if counts(arrived_on):
+                    figures.arrived += 1
+                if subsidy is not None and counts(subsidy[1]):
+                    figures.subsidies_cny += subsidy[0]
+    if caller.is_dispatcher:
+        for bus_id, bus_day in live_buses.items():
+            total["cumulative"].bus_ids.add(bus_id)
+            if bus_day == day:
+                total["day"].bus_ids.add(bus_id)
+    return DailyReport(
+        date=day,
+        county=rules.county,
+        generated=beijing_minute(m.utcnow()),
+        county_total=total,
+        townships=[(key[1], towns.get(key[1], key[1]), f) for key, f in sorted(rows.items()) if key[0] == "township"],
+        factories=[
+            (key[1], factories[key[1]].name if key[1] in factories else key[1], f)
+            for key, f in sorted(rows.items())
+            if key[0] == "factory"
+        ],
+    )
+
+
+def _departure(t: m.Traveller, day: dt.date, live_buses: dict[str, dt.date]) -> tuple[str, dt.date] | None:
+    """How and on which date ``t`` departed by the end of ``day``, or None."""
+    if t.travel_date is None or t.travel_date > day:
+        return None
+    if t.mode == "bus":
+        return ("bus", t.travel_date) if t.status in BUS_DEPARTED and t.bus_id in live_buses else None
+    if t.mode in ("township_transport", "free_ticket") and t.status in FALLBACK_DEPARTED:
+        return (t.mode, t.travel_date)
+    return None
+
+
+def daily_report_xlsx(report: DailyReport) -> bytes:
+    """The report as the county's office files it: one sheet per level, the date's and cumulative figures side by
+    side, and the definitions on a sheet of their own."""
+    book = openpyxl.Workbook()
+    sheets = [
+        ("全县 County", [("", report.county or "全县", report.county_total)]),
+        ("乡镇 Townships", report.townships),
+        ("企业 Factories", report.factories),
+    ]
+    first = True
+    for title, rows in sheets:
+        sheet = book.active if first else book.create_sheet()
+        first = False
+        sheet.title = title
+        sheet.append(
+            safe_row(
+                [f"{report.county} 返岗复工日报  {report.date:%Y年%m月%d日}  （生成于北京时间 {report.generated}）"]
+            )
+        )
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet.append(
+            safe_row(["编号 id", "名称 name", *(f"当日 {h}" for _, h in COLUMNS), *(f"累计 {h}" for _, h in COLUMNS)])
+        )
+        for ident, name, figures in rows:
+            day, total = figures["day"].as_dict(), figures["cumulative"].as_dict()
+            sheet.append(safe_row([ident, name, *(day[k] for k, _ in COLUMNS), *(total[k] for k, _ in COLUMNS)]))
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+    notes = book.create_sheet("口径说明 Definitions")
+    notes.append(["指标", "口径"])
+    for name, text in DEFINITIONS:
+        notes.append(safe_row([name, text]))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,87 @@
+"""The daily report (日报): its figures agree with the travellers' own rows, for the county, each township and
+each factory, as JSON and as the xlsx read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import openpyxl
+
+from tests.api.conftest import TOWNSHIPS, Api
+
+DAY = "2026-02-21"
+
+
+def test_the_daily_report_counts_as_its_definitions_say(api: Api) -> None:
+    """After a published day, a bus boarded (one no-show) and one arrival, the cumulative figures equal counts
+    made from the travellers list by the stated definitions; townships add up to the county; a township sees
+    its own row; the xlsx holds the same numbers."""
+    api.plan(DAY)
+    buses = api.get("/buses").json()
+    first = buses[0]
+    township = next(t["township_id"] for t in api.travellers() if t["bus_id"] == first["id"])
+    riders = [t for t in api.travellers(township) if t["bus_id"] == first["id"]]
+    no_show = riders[-1]["id"] if len(riders) > 1 else None
+    boarded = api.post(f"/buses/{first['id']}/boarding", township, json={"no_shows": [no_show] if no_show else []})
+    assert boarded.status_code == 200, boarded.text
+    came = riders[0]
+    assert api.post("/arrivals", came["factory_id"], json={"traveller_id": came["id"]}).status_code in (200, 201)
+    # Registrations and confirmations carry the real clock; report on today's date in Beijing.
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    report = api.get("/reports/daily", params={"date": today}).json()
+    people = [t for t in api.travellers() if t["status"] != "cancelled"]
+    bus_ids = {b["id"] for b in api.get("/buses").json()}
+    by_bus = [t for t in people if t["mode"] == "bus" and t["status"] in ("boarded", "arrived") and t["bus_id"]]
+    fallback = {
+        mode: [t for t in people if t["mode"] == mode and t["status"] in ("planned", "arrived") and t["travel_date"]]
+        for mode in ("township_transport", "free_ticket")
+    }
+    total = report["county_total"]["cumulative"]
+    assert total["registered"] == len(people) == report["county_total"]["day"]["registered"]
+    assert total["by_bus"] == len(by_bus) and 0 < total["by_bus"] < len(riders) + 1
+    assert total["by_township_transport"] == len(fallback["township_transport"])
+    assert total["by_ticket"] == len(fallback["free_ticket"])
+    assert total["departed"] == total["by_bus"] + total["by_township_transport"] + total["by_ticket"]
+    assert total["arrived"] == 1 and total["arrival_rate"] == round(1 / total["departed"], 4)
+    assert total["return_rate"] == round(total["departed"] / total["registered"], 4)
+    assert total["in_province"] + total["out_of_province"] == total["departed"]
+    assert total["buses"] == len(bus_ids)
+    for key in ("registered", "departed", "arrived", "by_bus"):
+        assert sum(row["cumulative"][key] for row in report["townships"]) == total[key]
+        assert sum(row["cumulative"][key] for row in report["factories"]) == total[key]
+    assert "返岗率" in report["definitions"] and "到岗率" in report["definitions"]
+
+    own = api.get("/reports/daily", township, params={"date": today}).json()
+    assert [row["id"] for row in own["townships"]] == [township]
+    assert own["county_total"]["cumulative"]["registered"] == len([t for t in people if t["township_id"] == township])
+    assert api.get("/reports/daily", "admin").status_code == 403
+
+    sheet = api.get("/reports/daily", params={"date": today, "format": "xlsx"})
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    assert book.sheetnames[-1].startswith("口径说明")
+    county = book.worksheets[0]
+    headers = [c.value for c in county[2]]
+    values = dict(zip(headers, [c.value for c in county[3]], strict=True))
+    assert values["累计 登记人数 registered"] == total["registered"]
+    assert (
+        values["累计 已出发 departed"] == total["departed"]
+        and values["累计 到岗率 arrival rate"] == total["arrival_rate"]
+    )
+    towns = book.worksheets[1]
+    assert {row[0].value for row in towns.iter_rows(min_row=3)} <= set(TOWNSHIPS)
+
+
+def test_the_overview_page_shows_the_daily_report_and_downloads_it(api: Api) -> None:
+    """The overview page carries the county's figures of the date and cumulative, with the date in its heading,
+    and its download is the same report as the API's."""
+    api.plan(DAY)
+    cookies = api.cookies("dispatcher")
+    page = api.client.get("/app/overview", params={"date": DAY}, cookies=cookies)
+    assert page.status_code == 200 and 'id="daily-report-table"' in page.text and "返岗率" in page.text
+    report = api.get("/reports/daily", params={"date": DAY}).json()
+    assert f"{report['county_total']['cumulative']['registered']}</td>" in page.text
+    download = api.client.get("/app/reports/daily.xlsx", params={"date": DAY}, cookies=cookies)
+    book = openpyxl.load_workbook(io.BytesIO(download.content))
+    assert book.worksheets[0]["A1"].value.startswith(report["county"]) and DAY[:4] in book.worksheets[0]["A1"].value
