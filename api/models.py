@@ -618,7 +618,9 @@ class ManifestRow(SQLModel):
     boards_at: str | None
     board_time: str | None
     alights_at: str | None
-    status: str
+    status: str = Field(description="the traveller's status, or seat_free where a rider cancelled")
+    revision: int = Field(description="the traveller's version: it grows with every change")
+    changed: list[str] = Field(default_factory=list, description="contact fields corrected after publish")
 
 
 class ManifestPublic(SQLModel):

@@ -15,12 +15,11 @@ from api.deps import Caller, CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict, not_found
 from api.routes.buses import _riders
 from api.routes.scope import in_scope
-from api.services import audit
-from api.services.publishing import FREED
+from api.services import audit, lifecycle
 
 router = APIRouter(prefix="/arrivals", tags=["arrivals"])
 
-ON_THE_WAY = (m.TravellerStatus.planned.value, m.TravellerStatus.boarded.value)
+ON_THE_WAY = lifecycle.may_happen_in("arrive")
 
 
 class Arrival(m.Input):
@@ -85,8 +84,13 @@ def _arrive(session: Session, t: m.Traveller, campaign: str) -> bool:
     now = m.utcnow()
     result = session.execute(
         update(m.Traveller)
-        .where(m.Traveller.id == t.id, m.Traveller.status.in_(ON_THE_WAY))  # type: ignore[attr-defined]
-        .values(status=m.TravellerStatus.arrived.value, arrived_at=now, version=m.Traveller.version + 1, updated_at=now)
+        .where(m.Traveller.id == t.id, m.Traveller.status.in_(lifecycle.may_happen_in("arrive")))  # type: ignore[attr-defined]
+        .values(
+            status=lifecycle.status_after("arrive", t.status),
+            arrived_at=now,
+            version=m.Traveller.version + 1,
+            updated_at=now,
+        )
     )
     if result.rowcount != 1:
         return False
@@ -154,13 +158,9 @@ def confirm_bus(body: BusArrival, session: SessionDep, caller: CallerDep, settin
             counts["unchanged"] += 1
             continue
         if outcome == "no_show":
-            for key, value in FREED.items():
-                setattr(t, key, value)
-            t.no_shows += 1
+            lifecycle.free(t, "no_show", now)
         else:
-            t.status = m.TravellerStatus.went_elsewhere
-        t.version += 1
-        t.updated_at = now
+            lifecycle.transition(t, "went_elsewhere", now)
         session.add(t)
         counts[outcome] += 1
     session.commit()

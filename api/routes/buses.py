@@ -13,8 +13,8 @@ from api.deps import Caller, CallerDep, DispatcherDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.scope import traveller_filters
 from api.schemas import PlanBus, TravellerRef
-from api.services import manifests
-from api.services.publishing import FREED, release_bus
+from api.services import lifecycle, manifests
+from api.services.publishing import release_bus
 
 router = APIRouter(prefix="/buses", tags=["buses"])
 
@@ -93,7 +93,7 @@ def get_manifest(
     """Seat list (一车一方案) with ticket codes; ID numbers and phones as ``api.privacy`` shows them. A township
     sees its own travellers on the bus, a factory those bound for it."""
     bus, riders = _riders(session, caller, bus_id)
-    rows = manifests.manifest_rows(riders, caller)
+    rows = manifests.manifest_rows(riders, caller, manifests.corrections(session, bus_id, riders))
     if format == "csv":
         return Response(
             manifests.to_csv(rows),
@@ -160,18 +160,14 @@ def confirm_boarding(bus_id: str, body: Boarding, session: SessionDep, caller: C
     counts = {"boarded": 0, "no_show": 0, "unchanged": 0}
     for tid, t in by_id.items():
         if tid in boarded and t.status == m.TravellerStatus.planned:
-            t.status = m.TravellerStatus.boarded
+            lifecycle.transition(t, "board", now)
             counts["boarded"] += 1
         elif tid in body.no_shows and t.status == m.TravellerStatus.planned:
-            for key, value in FREED.items():
-                setattr(t, key, value)
-            t.no_shows += 1
+            lifecycle.free(t, "no_show", now)
             counts["no_show"] += 1
         else:
             counts["unchanged"] += 1
             continue
-        t.version += 1
-        t.updated_at = now
         session.add(t)
     session.commit()
     return {"bus_id": bus_id, **counts}

@@ -14,6 +14,7 @@ from api.deps import CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict
 from api.privacy import traveller_public
 from api.routes.scope import get_traveller, traveller_filters
+from api.services import lifecycle
 from api.services.registrations import check_form, import_file, register_one
 
 router = APIRouter(prefix="/travellers", tags=["travellers"])
@@ -72,44 +73,57 @@ def read_traveller(traveller_id: m.RowId, session: SessionDep, caller: CallerDep
     return traveller_public(caller, get_traveller(session, caller, traveller_id))
 
 
+CONTACT = frozenset({"name", "phone"})
+
+
 @router.patch("/{traveller_id:int}", response_model=m.TravellerPublic)
 def update_traveller(
     traveller_id: m.RowId, body: m.TravellerUpdate, session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> Any:
-    """Change a registration that is not yet on a published plan (checked like a spreadsheet row). An overdue
-    traveller changed (e.g. given a later report date) is registered again, for the next plan."""
+    """Change a registration (checked like a spreadsheet row). Name and phone may be corrected after publish
+    too: the seat stays, and the manifest says what changed. Anything else only before the traveller is planned;
+    an overdue traveller changed (e.g. given a later report date) is registered again, for the next plan."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "factories cannot change registrations", "企业不能修改旅客登记")
     row = get_traveller(session, caller, traveller_id, lock=True)
-    if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.overdue):
-        raise conflict(
-            f"the traveller is {row.status}; only a registration not yet planned can be changed "
-            "(ask the dispatcher to release the bus first)",
-            f"旅客状态为 {row.status}，只有尚未安排的登记可以修改（请先由调度释放车辆）",
-        )
-    data = traveller_row_dict(row) | {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    event = "contact" if set(given) <= CONTACT else "correct"
+    if not lifecycle.can(row, event):
+        lifecycle.transition(row, event)  # raises the 409 naming the status
+    data = traveller_row_dict(row) | given
     data.pop("traveller_id")
     checked = check_form(session, caller, data, row.ref)
-    row.name, row.phone, row.factory_id = checked.name, checked.phone, checked.factory_id
-    row.earliest_date, row.report_date = checked.earliest_date, checked.report_date
-    row.group_id, row.registered_poor = checked.group_id, checked.registered_poor
-    if row.status == m.TravellerStatus.overdue:
-        row.status, row.fallback_cause, row.fallback_params = m.TravellerStatus.registered, None, None
-    row.version += 1
-    row.updated_at = m.utcnow()
-    session.add(row)
+    changes: dict[str, Any] = {"name": checked.name, "phone": checked.phone}
+    if event == "correct":
+        changes |= {
+            "factory_id": checked.factory_id,
+            "earliest_date": checked.earliest_date,
+            "report_date": checked.report_date,
+            "group_id": checked.group_id,
+            "registered_poor": checked.registered_poor,
+            "fallback_cause": None,
+            "fallback_params": None,
+        }
+    if any(getattr(row, k) != v for k, v in changes.items()) or row.status != lifecycle.status_after(event, row.status):
+        lifecycle.transition(row, event, **changes)
+        session.add(row)
     session.commit()
     return traveller_public(caller, row)
 
 
 @router.delete("/{traveller_id:int}", response_model=m.TravellerPublic)
 def cancel_traveller(traveller_id: m.RowId, body: m.TravellerCancel, session: SessionDep, caller: CallerDep) -> Any:
-    """Cancel a registration (kept, with its reason; shown as cancelled on its manifest). Idempotent."""
+    """Cancel a registration (kept, with its reason). A cancelled rider's seat is free at once: the bus's load
+    drops, its manifest shows the seat free, and a later plan may give it to someone else. Idempotent."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "factories cannot cancel registrations", "企业不能取消旅客登记")
     row = get_traveller(session, caller, traveller_id, lock=True)
     if row.status == m.TravellerStatus.cancelled:
         return traveller_public(caller, row)
+    lifecycle.transition(row, "cancel", cancel_reason=body.reason, ticket_code=None)
+    session.add(row)
+    session.commit()
+    return traveller_public(caller, row)
     if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.planned, m.TravellerStatus.overdue):
         raise conflict(
             f"the traveller is {row.status} and can no longer be cancelled", f"旅客状态为 {row.status}，已不能取消"

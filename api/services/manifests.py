@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 import openpyxl
+from sqlmodel import Session, col, select
 
 from api import models as m
 from api.deps import Caller
@@ -28,27 +29,90 @@ COLUMNS = [
     ("board_time", "上车时间 board_time"),
     ("alights_at", "下车点 alights_at"),
     ("status", "状态 status"),
+    ("revision", "版本 revision"),
+    ("changed", "发布后更正 changed since publish"),
 ]
 
 
-def manifest_rows(riders: list[m.Traveller], caller: Caller) -> list[dict[str, Any]]:
-    return [
-        {
-            "seat": t.seat,
-            "ticket_code": t.ticket_code,
-            "traveller_id": t.id,
-            "ref": t.ref,
-            "name": t.name,
-            **personal(caller, t),
-            "township_id": t.township_id,
-            "factory_id": t.factory_id,
-            "boards_at": t.boards_at,
-            "board_time": t.board_time,
-            "alights_at": t.alights_at,
-            "status": t.status,
-        }
-        for t in sorted(riders, key=lambda t: t.seat or 0)
-    ]
+# What a person reads for the fields a correction after publish may change.
+CHANGED_ZH = {"name": "姓名", "phone": "手机号"}
+FREE_SEAT = "（空座）"
+
+
+def corrections(session: Session, bus_id: str, riders: list[m.Traveller]) -> dict[int, list[str]]:
+    """Per rider, the contact fields corrected since the bus was published, read from the audit log."""
+    since = session.exec(
+        select(m.AuditEntry.at).where(
+            m.AuditEntry.entity == "buses", m.AuditEntry.entity_id == bus_id, m.AuditEntry.action == "create"
+        )
+    ).first()
+    if since is None or not riders:
+        return {}
+    entries = session.exec(
+        select(m.AuditEntry).where(
+            m.AuditEntry.entity == "travellers",
+            col(m.AuditEntry.entity_id).in_([str(t.id) for t in riders]),
+            m.AuditEntry.action == "update",
+            m.AuditEntry.at > since,
+        )
+    ).all()
+    changed: dict[int, set[str]] = {}
+    for e in entries:
+        changed.setdefault(int(e.entity_id), set()).update(k for k in (e.after or {}) if k in CHANGED_ZH)
+    return {tid: sorted(fields) for tid, fields in changed.items() if fields}
+
+
+def manifest_rows(
+    riders: list[m.Traveller], caller: Caller, changed: dict[int, list[str]] | None = None
+) -> list[dict[str, Any]]:
+    """One row per seat: a cancelled rider's seat is shown free (no name, no numbers), a rider corrected after
+    publish with what changed (``changed``: field names, in Chinese in the files)."""
+    changed = changed or {}
+    rows = []
+    for t in sorted(riders, key=lambda t: t.seat or 0):
+        if t.status == m.TravellerStatus.cancelled:
+            rows.append(
+                {
+                    **dict.fromkeys(("ticket_code", "boards_at", "board_time", "alights_at"), None),
+                    "seat": t.seat,
+                    "traveller_id": t.id,
+                    "ref": "",
+                    "name": FREE_SEAT,
+                    "id_number": "",
+                    "phone": "",
+                    "township_id": t.township_id,
+                    "factory_id": t.factory_id,
+                    "status": "seat_free",
+                    "revision": t.version,
+                    "changed": [],
+                }
+            )
+            continue
+        rows.append(
+            {
+                "seat": t.seat,
+                "ticket_code": t.ticket_code,
+                "traveller_id": t.id,
+                "ref": t.ref,
+                "name": t.name,
+                **personal(caller, t),
+                "township_id": t.township_id,
+                "factory_id": t.factory_id,
+                "boards_at": t.boards_at,
+                "board_time": t.board_time,
+                "alights_at": t.alights_at,
+                "status": t.status,
+                "revision": t.version,
+                "changed": changed.get(t.id or 0, []),
+            }
+        )
+    return rows
+
+
+def _cell(key: str, value: Any) -> Any:
+    if key == "changed":
+        return "、".join(CHANGED_ZH.get(v, v) for v in value)
+    return "" if value is None else value
 
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -56,7 +120,7 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
     writer = SafeCsvWriter(buffer)
     writer.writerow([label for _, label in COLUMNS])
     for row in rows:
-        writer.writerow(["" if row[key] is None else row[key] for key, _ in COLUMNS])
+        writer.writerow([_cell(key, row[key]) for key, _ in COLUMNS])
     # With a BOM, Excel opens the UTF-8 file with its Chinese intact.
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -68,7 +132,7 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, columns: list[tuple[str, str
     sheet.title = title[:31]
     sheet.append(safe_row(label for _, label in columns))
     for row in rows:
-        sheet.append(safe_row("" if row.get(key) is None else row[key] for key, _ in columns))
+        sheet.append(safe_row(_cell(key, row.get(key)) for key, _ in columns))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -24,7 +24,7 @@ from api.convert import (
     job_result,
 )
 from api.errors import ApiError, bad_input, conflict, not_found
-from api.services import audit
+from api.services import audit, lifecycle
 from scheduler.plan import Plan
 
 # No 0/O, 1/I/L: codes are read aloud at the factory gate.
@@ -40,7 +40,7 @@ def bus_public_id(job_id: int, bus_id: str) -> str:
     return f"P{job_id}-{bus_id}"
 
 
-WAITING = (m.TravellerStatus.registered, m.TravellerStatus.overdue)
+WAITING = lifecycle.WAITING
 
 
 def publish(session: Session, job_id: int, dates: Sequence[dt.date] | None = None) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def _publish_new(
         )
     codes = _Codes()
     updates: list[dict[str, Any]] = []
-    planned = {"status": m.TravellerStatus.planned.value, "plan_id": job.id, "travel_date": plan.date}
+    planned = {"status": lifecycle.status_after("plan", "registered"), "plan_id": job.id, "travel_date": plan.date}
     for bus in plan.buses:
         public_id = bus_public_id(job.id or 0, bus.bus_id)
         session.add(
@@ -206,7 +206,7 @@ def _publish_new(
     for f in placed:
         tid = int(f.traveller_id)
         updates.append(
-            {**FREED, "id": tid, **planned, "mode": f.mode, "est_cost": f.est_cost, "fallback_cause": f.cause,
+            {**lifecycle.FREED, "id": tid, **planned, "mode": f.mode, "est_cost": f.est_cost, "fallback_cause": f.cause,
              "fallback_params": f.params, "version": rows[tid].version + 1, "updated_at": now}
         )  # fmt: skip
     session.flush()
@@ -252,7 +252,7 @@ def _publish_kept(
             tid = int(seat.traveller_id)
             values = _seat_values(replace(seat, seat=next(free)), codes.new())
             updates.append(
-                {"id": tid, "status": m.TravellerStatus.planned.value, "plan_id": row.plan_id,
+                {"id": tid, "status": lifecycle.status_after("plan", "registered"), "plan_id": row.plan_id,
                  "travel_date": plan.date, "bus_id": row.id, **values, "version": rows[tid].version + 1,
                  "updated_at": now}
             )  # fmt: skip
@@ -275,28 +275,10 @@ def _mark_overdue(session: Session, result: JobResult, now: dt.datetime) -> int:
         if t.status not in WAITING or t.version != result.versions.get(str(t.id)):
             continue  # changed since: the next plan decides
         o = listed[t.id or 0]
-        t.status, t.fallback_cause, t.fallback_params = m.TravellerStatus.overdue, f"overdue_{o['cause']}", o["params"]
-        t.version, t.updated_at = t.version + 1, now
+        lifecycle.transition(t, "overdue", now, fallback_cause=f"overdue_{o['cause']}", fallback_params=o["params"])
         session.add(t)
         marked += 1
     return marked
-
-
-FREED = {
-    "status": m.TravellerStatus.registered.value,
-    "plan_id": None,
-    "travel_date": None,
-    "mode": None,
-    "bus_id": None,
-    "seat": None,
-    "ticket_code": None,
-    "boards_at": None,
-    "board_time": None,
-    "alights_at": None,
-    "est_cost": None,
-    "fallback_cause": None,
-    "fallback_params": None,
-}
 
 
 def release_bus(session: Session, bus_id: str) -> dict[str, Any]:
@@ -318,12 +300,9 @@ def release_bus(session: Session, bus_id: str) -> dict[str, Any]:
     now = m.utcnow()
     for t in riders:
         if t.status == m.TravellerStatus.planned:
-            for key, value in FREED.items():
-                setattr(t, key, value)
-            t.version += 1
+            lifecycle.free(t, "release", now)
         else:
-            t.bus_id, t.seat, t.ticket_code = None, None, None
-        t.updated_at = now
+            t.bus_id, t.seat, t.ticket_code, t.updated_at = None, None, None, now
         session.add(t)
     bus.status = "released"
     session.add(bus)
