@@ -95,9 +95,57 @@ class _Table:
 # Reading tables
 
 
+# The headers townships' own spreadsheets use (and the blank template's Chinese half), for the file's column.
+CHINESE_HEADERS: dict[str, str] = {
+    "人员编号": "traveller_id",
+    "编号": "traveller_id",
+    "姓名": "name",
+    "名称": "name",
+    "身份证号码": "id_number",
+    "身份证号": "id_number",
+    "身份证": "id_number",
+    "公民身份号码": "id_number",
+    "手机号码": "phone",
+    "手机号": "phone",
+    "手机": "phone",
+    "联系电话": "phone",
+    "电话": "phone",
+    "乡镇编号": "township_id",
+    "企业编号": "factory_id",
+    "最早出发日期": "earliest_date",
+    "最早可出发日期": "earliest_date",
+    "出发日期": "earliest_date",
+    "报到日期": "report_date",
+    "到岗日期": "report_date",
+    "同行组": "group_id",
+    "同行组编号": "group_id",
+    "是否脱贫劳动力": "registered_poor",
+    "脱贫劳动力": "registered_poor",
+    "是否建档立卡": "registered_poor",
+    "建档立卡": "registered_poor",
+    "备注": "remarks",
+    "纬度": "lat",
+    "经度": "lon",
+    "城市": "city",
+    "省份": "province",
+}
+_HEADER_WORD_RE = re.compile(r"[A-Za-z_]+")
+_HEADER_NOTE_RE = re.compile(r"[（(].*?[)）]")
+
+
 def _column_name(header: str) -> str:
+    """The column a header names: "traveller_id", "姓名", "姓名 name" and "身份证号码（18位）" alike."""
     # Excel prepends a BOM to "CSV UTF-8" files; clerks type "Township_ID " with stray spaces.
-    return header.replace("\ufeff", "").strip().lower()
+    text = header.replace("\ufeff", "").strip()
+    plain = text.lower()
+    if plain.isascii():
+        return plain
+    bare = _HEADER_NOTE_RE.sub("", text).replace(" ", "").replace("\u3000", "")
+    words = [w.lower() for w in _HEADER_WORD_RE.findall(text)]
+    chinese = re.sub(r"[A-Za-z_]+", "", bare)
+    if chinese in CHINESE_HEADERS:
+        return CHINESE_HEADERS[chinese]
+    return words[0] if len(words) == 1 else plain
 
 
 def _rows_from_records(records: Iterator[Sequence[Any]], cell_text: Callable[[Any], str]) -> list[dict[str, str]]:

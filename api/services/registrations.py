@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -28,7 +29,7 @@ from api.services.lifeline import watch_parent
 from api.settings import Settings
 from scheduler.model import Traveller
 from scheduler.scenario import check_traveller_rows, read_traveller_rows
-from scheduler.validation import InvalidScenario, ScenarioProblem, check_traveller_row
+from scheduler.validation import InvalidScenario, ScenarioProblem, check_traveller_row, is_blank
 
 FORM_FILE = "request"
 
@@ -49,6 +50,9 @@ def _read_and_check(
     rows = read_traveller_rows(filename, content)
     if len(rows) > max_rows:
         return len(rows)
+    for n, row in enumerate(rows, start=2):
+        if not (row.get("traveller_id") or "").strip() and not is_blank(row):
+            row["traveller_id"] = f"{AUTO_REF}{n}"
     travellers, problems = check_traveller_rows(rows, townships, factories, file=filename)
     row_of = {(r.get("traveller_id") or "").strip(): n for n, r in enumerate(rows, start=2)}
     problems.sort(key=lambda p: p.row or 0)
@@ -119,6 +123,39 @@ def _campaign_conflicts(
     return new, skipped, problems
 
 
+# A row the clerk left without a traveller_id gets one from the service: this placeholder while it is checked,
+# then the person's earlier registration's (so importing the file again adds nobody) or a new one.
+AUTO_REF = "~auto-row-"
+
+
+def _assign_refs(
+    session: Session, campaign: str, travellers: list[Traveller], row_of: dict[str, int]
+) -> tuple[list[Traveller], dict[str, int]]:
+    blank = [t for t in travellers if t.traveller_id.startswith(AUTO_REF)]
+    if not blank:
+        return travellers, row_of
+    earlier = dict(
+        session.exec(
+            select(m.Traveller.id_number, m.Traveller.ref).where(
+                m.Traveller.campaign == campaign, in_ids(m.Traveller.id_number, [t.id_number for t in blank])
+            )
+        ).all()
+    )
+    named = []
+    for t in travellers:
+        if t.traveller_id.startswith(AUTO_REF):
+            ref = earlier.get(t.id_number) or new_ref()
+            row_of[ref] = row_of.pop(t.traveller_id, None) or int(t.traveller_id.removeprefix(AUTO_REF))
+            t = replace(t, traveller_id=ref)
+        named.append(t)
+    return named, row_of
+
+
+def new_ref() -> str:
+    """A township reference for a registration that came without one (a form, a blank cell)."""
+    return "W" + secrets.token_hex(5).upper()
+
+
 def import_file(session: Session, caller: Caller, settings: Settings, filename: str, content: bytes) -> dict[str, Any]:
     """Check and save a travellers spreadsheet (.csv or .xlsx) for the caller's township(s).
 
@@ -144,6 +181,7 @@ def import_file(session: Session, caller: Caller, settings: Settings, filename: 
             f"{filename} 共 {checked} 行，每个文件最多 {settings.max_import_rows} 行，请拆分后上传",
         )
     travellers, digest, row_of = checked
+    travellers, row_of = _assign_refs(session, campaign, travellers, row_of)
     new, skipped, conflicts = _campaign_conflicts(session, campaign, travellers, row_of, filename)
     if digest.problems or conflicts:
         problems = sorted(digest.problems + conflicts, key=lambda p: p.row or 0)
@@ -185,7 +223,7 @@ def register_one(session: Session, caller: Caller, campaign: str, body: m.Travel
             data["township_id"] = caller.scope
     elif not data.get("township_id"):
         raise ApiError(422, "township_id is required", "乡镇编号（township_id）不能为空")
-    ref = (data.pop("traveller_id", None) or "").strip() or "W" + secrets.token_hex(5).upper()
+    ref = (data.pop("traveller_id", None) or "").strip() or new_ref()
     traveller = check_form(session, caller, data, ref)
     new, _skipped, problems = _campaign_conflicts(session, campaign, [traveller], {}, FORM_FILE)
     if problems:

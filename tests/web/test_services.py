@@ -10,7 +10,7 @@ import openpyxl
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from api.services.blank_template import COLUMNS
+from api.services.blank_template import COLUMNS, HEADERS_ZH
 from api.services.manifest_pdf import find_font
 from tests.api.conftest import Api, api, database, empty_api  # noqa: F401  (fixtures)
 
@@ -48,12 +48,15 @@ def test_geojson_has_places_and_bus_lines(api: Api) -> None:  # noqa: F811
 
 
 def test_blank_template_imports_as_nothing_and_names_every_column(api: Api) -> None:  # noqa: F811
-    """The template's first sheet has travellers.csv's columns with Chinese notes and no data rows."""
+    """The template's first sheet has travellers.csv's columns, headed in Chinese and English, with notes, drop-down
+    lists of the township and factory ids, and no data rows."""
     client = sign_in(api, "360731100")
     content = client.get("/app/township/template.xlsx").content
     book = openpyxl.load_workbook(io.BytesIO(content))
     header = [c.value for c in book["travellers"][1]]
-    assert header == [c for c, _, _ in COLUMNS]
+    assert header == [f"{HEADERS_ZH[c]} {c}" for c, _, _ in COLUMNS]
+    lists = {str(v.sqref).split(":")[0][0]: v.formula1 for v in book["travellers"].data_validations.dataValidation}
+    assert len(lists) == 2 and all("乡镇企业编号" in f for f in lists.values())
     assert all(c.comment is not None for c in book["travellers"][1])
     assert "填写说明" in book.sheetnames
     preview = client.post("/app/api/travellers/preview", files={"file": ("t.xlsx", content)}).json()
@@ -163,3 +166,19 @@ def test_dispatcher_page_says_which_settings_are_missing(empty_api: Api) -> None
     response = client.post("/app/api/plans", json={"date": "2026-02-20", "time_limit": 1})
     assert response.status_code == 409 and response.json()["missing"]
     assert "返岗概况" in client.get("/app/overview").text
+
+
+def test_a_township_spreadsheet_with_chinese_headers_and_no_ids_imports_once(api: Api) -> None:  # noqa: F811
+    """Headers as townships write them (姓名, 身份证号码, 手机号, ...) are read as the columns; rows without a
+    traveller_id get one from the service; importing the same file again adds nobody."""
+    header = "姓名,身份证号码,手机号,乡镇编号,企业编号,最早出发日期,报到日期"
+    rows = ["赵六,360731199001010012,13800000201,360731100,dg-humen,2026/2/20,2026-02-22"]
+    content = ("\n".join([header, *rows]) + "\n").encode()
+    client = sign_in(api, "360731100")
+    first = client.post("/app/api/travellers/import", files={"file": ("乡镇登记表.csv", content)})
+    assert first.status_code == 200, first.text
+    assert first.json()["imported"] == 1
+    made = next(t for t in api.travellers() if t["id_number"] == "360731199001010012")
+    assert made["ref"].startswith("W") and made["earliest_date"] == "2026-02-20"
+    again = client.post("/app/api/travellers/import", files={"file": ("乡镇登记表.csv", content)}).json()
+    assert again["imported"] == 0 and again["already_registered"] == 1
