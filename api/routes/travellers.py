@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api import models as m
 from api.convert import traveller_row_dict
 from api.deps import CallerDep, SessionDep, SettingsDep
-from api.errors import ApiError, conflict
+from api.errors import ApiError
 from api.privacy import traveller_public
 from api.routes.scope import get_traveller, traveller_filters
 from api.services import lifecycle
@@ -121,18 +121,6 @@ def cancel_traveller(traveller_id: m.RowId, body: m.TravellerCancel, session: Se
     if row.status == m.TravellerStatus.cancelled:
         return traveller_public(caller, row)
     lifecycle.transition(row, "cancel", cancel_reason=body.reason, ticket_code=None)
-    session.add(row)
-    session.commit()
-    return traveller_public(caller, row)
-    if row.status not in (m.TravellerStatus.registered, m.TravellerStatus.planned, m.TravellerStatus.overdue):
-        raise conflict(
-            f"the traveller is {row.status} and can no longer be cancelled", f"旅客状态为 {row.status}，已不能取消"
-        )
-    row.status = m.TravellerStatus.cancelled
-    row.cancel_reason = body.reason
-    row.ticket_code = None
-    row.version += 1
-    row.updated_at = m.utcnow()
     session.add(row)
     session.commit()
     return traveller_public(caller, row)
