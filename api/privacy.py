@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from api import models as m
+from api.services import lifecycle
 from api.services.auth import Caller
 from scheduler.output import mask_id_number
 
 # A factory may call these travellers: they are on their way to its gate.
-ARRIVING = frozenset({m.TravellerStatus.planned, m.TravellerStatus.boarded})
+ARRIVING = lifecycle.ON_THE_WAY
 
 
 def mask_phone(phone: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -158,11 +157,8 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
         subsidy = subsidies.get(t.id or 0)
         for bucket in buckets:
             for period, figures in bucket.items():
-                counts: Callable[[dt.date | None], bool] = (
-                    (lambda d: d == day) if period == "day" else (lambda d: d is not None and d <= day)
-                )
                 figures.registered += on_day if period == "day" else 1
-                if departed is not None and counts(departed[1]):
+                if departed is not None and _in_period(period, departed[1], day):
                     mode = departed[0]
                     figures.by_bus += mode == "bus"
                     figures.by_township_transport += mode == "township_transport"
@@ -173,9 +169,9 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
                     figures.registered_poor_moved += t.registered_poor
                     if t.bus_id:
                         figures.bus_ids.add(t.bus_id)
-                if counts(arrived_on):
+                if _in_period(period, arrived_on, day):
                     figures.arrived += 1
-                if subsidy is not None and counts(subsidy[1]):
+                if subsidy is not None and _in_period(period, subsidy[1], day):
                     figures.subsidies_cny += subsidy[0]
     if caller.is_dispatcher:
         for bus_id, bus_day in live_buses.items():
@@ -194,6 +190,11 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
             if key[0] == "factory"
         ],
     )
+
+
+def _in_period(period: str, moment: dt.date | None, day: dt.date) -> bool:
+    """``moment`` falls on ``day`` (period "day") or on or before it ("cumulative")."""
+    return moment == day if period == "day" else moment is not None and moment <= day
 
 
 def _departure(t: m.Traveller, day: dt.date, live_buses: dict[str, dt.date]) -> tuple[str, dt.date] | None:

@@ -33,7 +33,7 @@ from api.convert import (
 from api.deps import Caller, SessionDep, SettingsDep, check_brake, client_address
 from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
-from api.routes import arrivals, audit, buses, plans, stats, tokens, travellers
+from api.routes import arrivals, audit, buses, plans, reports, stats, tokens, travellers
 from api.routes.audit import audit_entries
 from api.services.accounts import list_users
 from api.services.auth import authenticate, sign_in, sign_in_with_token
@@ -47,7 +47,7 @@ from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
 from api.services.reports import COLUMNS as REPORT_COLUMNS
-from api.services.reports import daily_report, daily_report_xlsx
+from api.services.reports import daily_report
 from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
@@ -775,9 +775,4 @@ def overview_page(
 def daily_report_download(
     session: SessionDep, caller: WebCallerDep, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
-    report = daily_report(session, caller, settings.campaign, date or settings.today_here())
-    return Response(
-        daily_report_xlsx(report),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="daily-report-{report.date}.xlsx"'},
-    )
+    return reports.get_daily_report(session, caller, settings, date, format="xlsx")
