@@ -84,6 +84,8 @@ AnyCallerDep = Annotated[Caller, Depends(get_caller)]
 # The people who handle travellers: the county's administrator does not see them.
 CallerDep = Annotated[Caller, Depends(require_role(m.Role.dispatcher, m.Role.township, m.Role.factory))]
 DispatcherDep = Annotated[Caller, Depends(require_role(m.Role.dispatcher))]
+TownshipOrDispatcherDep = Annotated[Caller, Depends(require_role(m.Role.dispatcher, m.Role.township))]
 AdminDep = Annotated[Caller, Depends(require_role(m.Role.admin))]
 TokenIssuerDep = Annotated[Caller, Depends(require_role(m.Role.admin, m.Role.dispatcher))]
+RulesEditorDep = TokenIssuerDep  # the county office: its admin or its dispatcher
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

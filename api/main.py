@@ -15,6 +15,7 @@ from api.routes import (
     audit,
     buses,
     expected,
+    notices,
     plans,
     reference,
     reimbursements,
@@ -22,6 +23,7 @@ from api.routes import (
     rules,
     stats,
     subsidies,
+    tickets,
     tokens,
     travellers,
 )
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expected,
         audit,
         reports,
+        notices,
+        tickets,
     ):
         app.include_router(module.router)
     # The pages for townships, factories and the dispatcher (/app), served by the same process.

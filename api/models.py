@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Strict, WithJsonSchema, computed_field, model_validator
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -587,6 +587,14 @@ class Bus(SQLModel, table=True):
     seats: int
     status: str = Field(default="published", max_length=20)  # published | released
     data: dict[str, Any] = Field(sa_column=json_column())  # the bus as in plan.json's buses[]
+    # The person the township sends along (随车人员), printed on the slips; set after publish.
+    escort_name: str | None = Field(default=None, max_length=100)
+    escort_phone: str | None = Field(default=None, max_length=40)
+
+
+class BusEscort(Input):
+    escort_name: str | None = Field(default=None, max_length=100)
+    escort_phone: str | None = Field(default=None, max_length=40)
 
 
 class BusPublic(SQLModel):
@@ -596,6 +604,8 @@ class BusPublic(SQLModel):
     vehicle_type: str
     seats: int
     status: str
+    escort_name: str | None = None
+    escort_phone: str | None = None
     load: int = Field(description="the bus's travellers the caller may see")
     bus: PlanBus = Field(
         description="the bus as in plan.json; its stops name by service id the riders the caller may see"
@@ -673,6 +683,18 @@ class ReceiptClaim(SQLModel, table=True):
     share: float
 
 
+class ReceiptFile(SQLModel, table=True):
+    """The photo or PDF of a receipt, kept with the record for the finance office (one per receipt)."""
+
+    __tablename__ = "receipt_files"
+    receipt_id: int = Field(foreign_key="receipts.id", primary_key=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=40)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class ReceiptCreate(Input):
     number: str = Field(min_length=1, max_length=60)
     amount: Number = Field(gt=0, le=1_000_000)  # NaN and Infinity fail these bounds
@@ -694,6 +716,7 @@ class ReceiptPublic(SQLModel):
     note: str
     created_at: dt.datetime
     decided_at: dt.datetime | None
+    attachment: str | None = Field(default=None, description="the receipt's photo or PDF: its file name")
 
 
 class ExpectedStaff(SQLModel, table=True):
@@ -705,3 +728,41 @@ class ExpectedStaff(SQLModel, table=True):
     factory_id: str = Field(foreign_key="factories.id", index=True, max_length=40)
     id_number: str = Field(max_length=40)
     name: str = Field(default="", max_length=100)
+
+
+# --------------------------------------------------------------------------------------------- notices
+
+
+class NoticeStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    superseded = "superseded"  # a later notice to the same traveller replaced it before it was sent
+
+
+class Notice(SQLModel, table=True):
+    """A text message to a traveller about their journey, queued for the county's SMS platform."""
+
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    traveller_id: int = Field(foreign_key="travellers.id", index=True)
+    township_id: str = Field(max_length=40, index=True)
+    phone: str = Field(max_length=40)
+    text: str = Field(max_length=200)
+    reason: str = Field(max_length=20)  # the lifecycle event or "publish"
+    status: str = Field(default=NoticeStatus.queued, max_length=20, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+    batch: str | None = Field(default=None, max_length=60)  # the export file it went out in
+
+
+class NoticePublic(SQLModel):
+    id: int
+    traveller_id: int
+    township_id: str
+    phone: str
+    text: str
+    reason: str
+    status: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    batch: str | None

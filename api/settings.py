@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     # How many planning jobs may run at once, each in its own process.
     planning_processes: int = 2
     max_upload_bytes: int = 20 * 1024 * 1024
+    # A receipt's photo or PDF: a phone photo is 2-5 MB.
+    max_receipt_bytes: int = 10 * 1024 * 1024
     # Rows per imported spreadsheet: a county's townships send a few thousand; more is a wrong file.
     max_import_rows: int = 50_000
     # Map tiles for the dispatcher's page, e.g. "https://tiles.example/{z}/{x}/{y}.png"; empty: a plain background.
@@ -53,6 +56,9 @@ class Settings(BaseSettings):
     # Days after a campaign's last report date that its travellers' names, ID numbers and phones are kept;
     # `fanggang purge` erases them after that (the statistics and the money records' amounts stay).
     retention_days: int = Field(default=180, ge=0, le=3660)
+
+    # Where notices to travellers go for the county's SMS platform: one CSV (phone, text) per batch sent.
+    notice_outbox: Path = Path("./outbox")
 
     def today_here(self) -> dt.date:
         return self.today or dt.datetime.now(BEIJING).date()

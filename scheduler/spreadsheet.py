@@ -9,6 +9,7 @@ a column of ID numbers. Such text gets a leading apostrophe, which spreadsheets 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -34,3 +35,29 @@ class SafeCsvWriter:
 
     def writerow(self, values: Iterable[Any]) -> None:
         self._writer.writerow(safe_row(values))
+
+
+def table_csv(rows: Iterable[dict[str, Any]], columns: list[tuple[str, str]]) -> bytes:
+    """``rows`` as CSV under the ``columns``' labels (key, label); UTF-8 with a BOM, so that Excel opens the
+    Chinese intact."""
+    buffer = io.StringIO()
+    writer = SafeCsvWriter(buffer)
+    writer.writerow([label for _, label in columns])
+    for row in rows:
+        writer.writerow(["" if row.get(key) is None else row[key] for key, _ in columns])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(rows: Iterable[dict[str, Any]], columns: list[tuple[str, str]], title: str) -> bytes:
+    """``rows`` as one xlsx sheet named ``title`` under the ``columns``' labels."""
+    import openpyxl  # the planner's CSV paths do not need it loaded
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(safe_row(label for _, label in columns))
+    for row in rows:
+        sheet.append(safe_row("" if row.get(key) is None else row[key] for key, _ in columns))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

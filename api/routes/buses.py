@@ -50,6 +50,8 @@ def _public(bus: m.Bus, caller: Caller, riders: list[m.Traveller]) -> m.BusPubli
         vehicle_type=bus.vehicle_type,
         seats=bus.seats,
         status=bus.status,
+        escort_name=bus.escort_name,
+        escort_phone=bus.escort_phone,
         load=sum(1 for t in riders if t.status in HOLDS_PLACE),  # a cancelled seat is free
         bus=_document(bus, caller, riders),
         traveller_refs={str(t.id): TravellerRef(township_id=t.township_id, ref=t.ref) for t in riders},

@@ -88,8 +88,13 @@ def match_expected(factory_id: str, session: SessionDep, caller: CallerDep, sett
             "status": t.status if t else None,
         }
 
+    arrived = sum(1 for k in expected if k in registered and registered[k].status == m.TravellerStatus.arrived)
     return {
         "factory_id": factory_id,
+        # 到岗率 against the factory's own list: of the staff it expects back, how many have arrived.
+        "expected_count": len(expected),
+        "arrived_of_expected": arrived,
+        "rate_of_expected": round(arrived / len(expected), 4) if expected else 0.0,
         "registered": [person(k, v, registered[k]) for k, v in expected.items() if k in registered],
         "not_registered": [person(k, v) for k, v in expected.items() if k not in registered],
         "not_on_list": [person(k, t.name, t) for k, t in registered.items() if k not in expected],

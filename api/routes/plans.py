@@ -21,9 +21,10 @@ from api.errors import conflict, not_found
 from api.schemas import PlanDocument
 from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
 from api.services.fallback_list import fallback_rows
-from api.services.manifests import table_csv, to_xlsx
+from api.services.manifests import to_xlsx
 from api.services.publishing import publish
 from scheduler.campaign import day_summary
+from scheduler.spreadsheet import table_csv
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 

@@ -9,17 +9,21 @@ receipt's amount is shared among them in proportion to their caps, so no share e
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, UploadFile
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api import models as m
 from api.convert import in_ids
-from api.deps import CallerDep, DispatcherDep, SessionDep, SettingsDep
+from api.deps import Caller, CallerDep, DispatcherDep, SessionDep, SettingsDep
 from api.errors import ApiError, conflict, not_found
+from api.services.manifests import to_xlsx
+from api.settings import beijing_minute
 
 router = APIRouter(prefix="/reimbursements", tags=["reimbursements"])
 
@@ -50,8 +54,9 @@ def _claimed(session: Session, township_id: str, statuses: tuple[str, ...]) -> f
     return round(float(total), 2)
 
 
-def _receipt_public(r: m.Receipt) -> dict[str, Any]:
-    return m.ReceiptPublic.model_validate(r.model_dump()).model_dump()
+def _receipt_public(session: Session, r: m.Receipt) -> dict[str, Any]:
+    file = session.exec(select(m.ReceiptFile.filename).where(m.ReceiptFile.receipt_id == r.id)).first()
+    return m.ReceiptPublic.model_validate({**r.model_dump(), "attachment": file}).model_dump()
 
 
 @router.get("")
@@ -78,7 +83,7 @@ def list_reimbursements(session: SessionDep, caller: CallerDep) -> list[dict[str
                 "cap": cap,
                 "submitted": _claimed(session, township_id, ("submitted",)),
                 "approved": _claimed(session, township_id, ("approved",)),
-                "receipts": [_receipt_public(r) for r in receipts],
+                "receipts": [_receipt_public(session, r) for r in receipts],
             }
         )
     return out
@@ -89,7 +94,25 @@ def submit_receipt(
     body: m.ReceiptCreate, session: SessionDep, caller: CallerDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """A township submits a receipt (number, amount, travellers covered); over the cap, or a traveller already on
-    another receipt, gives 409; a traveller not on township transport, cancelled or not yet travelled, 422."""
+    another receipt, gives 409; a traveller not on township transport, cancelled or not yet travelled, 422. The
+    receipt's photo or PDF follows with PUT /reimbursements/receipts/{id}/file."""
+    receipt = create_receipt(session, caller, body, settings.today_here())
+    commit_claims(session)
+    return _receipt_public(session, receipt)
+
+
+def commit_claims(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError:  # a receipt submitted at the same moment claimed one of them first
+        session.rollback()
+        raise conflict(
+            "a traveller on this receipt was just claimed by another receipt", "本票据中的旅客刚刚已被其他票据报销"
+        ) from None
+
+
+def create_receipt(session: Session, caller: Caller, body: m.ReceiptCreate, today: dt.date) -> m.Receipt:
+    """The receipt and its claims, checked, flushed (the caller commits with ``commit_claims``)."""
     if caller.role == m.Role.factory:
         raise ApiError(403, "receipts are submitted by townships", "报销票据由乡镇提交")
     township_id = caller.scope if caller.role == m.Role.township else body.township_id
@@ -115,7 +138,6 @@ def submit_receipt(
             f"以下旅客不是本乡镇自行组织运送的旅客：{bad}",
             travellers=bad,
         )
-    today = settings.today_here()
     not_yet = sorted(
         i for i, t in covered.items() if t.status in NOT_TRAVELLING or t.travel_date is None or t.travel_date > today
     )
@@ -167,18 +189,11 @@ def submit_receipt(
         traveller_ids=sorted(set(body.traveller_ids)),
     )
     session.add(receipt)
-    try:
-        session.flush()
-        for t in covered.values():
-            share = receipt.amount * (t.est_cost or 0.0) / covered_cap if covered_cap else 0.0
-            session.add(m.ReceiptClaim(traveller_id=t.id, receipt_id=receipt.id, share=round(share, 2)))
-        session.commit()
-    except IntegrityError:  # a receipt submitted at the same moment claimed one of them first
-        session.rollback()
-        raise conflict(
-            "a traveller on this receipt was just claimed by another receipt", "本票据中的旅客刚刚已被其他票据报销"
-        ) from None
-    return _receipt_public(receipt)
+    session.flush()
+    for t in covered.values():
+        share = receipt.amount * (t.est_cost or 0.0) / covered_cap if covered_cap else 0.0
+        session.add(m.ReceiptClaim(traveller_id=t.id, receipt_id=receipt.id, share=round(share, 2)))
+    return receipt
 
 
 def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[str, Any]:
@@ -186,7 +201,7 @@ def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[s
     if receipt is None:
         raise not_found(f"receipt {receipt_id}", f"票据 {receipt_id}")
     if receipt.status == status:
-        return _receipt_public(receipt)
+        return _receipt_public(session, receipt)
     if receipt.status != "submitted":
         raise conflict(
             f"the receipt is already {receipt.status}", f"该票据已{'批准' if receipt.status == 'approved' else '驳回'}"
@@ -208,7 +223,7 @@ def _decide(session: Session, receipt_id: int, status: str, note: str) -> dict[s
     receipt.decided_at = m.utcnow()
     session.add(receipt)
     session.commit()
-    return _receipt_public(receipt)
+    return _receipt_public(session, receipt)
 
 
 @router.post("/receipts/{receipt_id}/approve")
@@ -221,3 +236,133 @@ def approve(
 @router.post("/receipts/{receipt_id}/reject")
 def reject(receipt_id: m.RowId, body: m.ReceiptDecision, session: SessionDep, _caller: DispatcherDep) -> dict[str, Any]:
     return _decide(session, receipt_id, "rejected", body.note)
+
+
+# A receipt's photo or PDF: the types a phone camera or a scanner makes, recognised by their first bytes (a
+# name or a declared type proves nothing).
+FILE_TYPES = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"%PDF-", "application/pdf", "pdf"),
+)
+
+
+def file_type(content: bytes) -> tuple[str, str] | None:
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    if content[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        return "image/heic", "heic"
+    return next(((kind, ext) for magic, kind, ext in FILE_TYPES if content.startswith(magic)), None)
+
+
+def _own_receipt(session: Session, caller: Caller, receipt_id: int) -> m.Receipt:
+    receipt = session.get(m.Receipt, receipt_id)
+    if (
+        receipt is None
+        or caller.role == m.Role.factory
+        or (caller.role == m.Role.township and receipt.township_id != caller.scope)
+    ):
+        raise not_found(f"receipt {receipt_id}", f"票据 {receipt_id}")
+    return receipt
+
+
+def attach_file(session: Session, receipt: m.Receipt, filename: str, content: bytes, limit: int) -> None:
+    """Keep ``content`` with ``receipt`` (replacing an earlier file while it waits for a decision).
+
+    Raises:
+        ApiError: 413 over ``limit`` bytes; 415 not a JPEG, PNG, WebP, HEIC photo or a PDF; 409 once decided.
+    """
+    if len(content) > limit:
+        raise ApiError(
+            413, f"the receipt file is over {limit // 1_000_000} MB", f"票据文件超过 {limit // 1_000_000} MB"
+        )
+    kind = file_type(content)
+    if kind is None:
+        raise ApiError(
+            415,
+            "the receipt must be a photo (JPEG, PNG, WebP, HEIC) or a PDF",
+            "票据文件须为照片（JPEG、PNG、WebP、HEIC）或 PDF",
+        )
+    if receipt.status != "submitted":
+        raise conflict("the receipt was already decided", "该票据已审核，不能再更换附件")
+    stem = "".join(c for c in filename.rsplit(".", 1)[0] if c.isalnum() or c in "-_")[:60] or "receipt"
+    stored = session.get(m.ReceiptFile, receipt.id) or m.ReceiptFile(
+        receipt_id=receipt.id or 0, filename="", content_type="", size=0, data=b""
+    )
+    stored.filename, stored.content_type = f"{stem}.{kind[1]}", kind[0]
+    stored.size, stored.data, stored.created_at = len(content), content, m.utcnow()
+    session.add(stored)
+
+
+@router.put("/receipts/{receipt_id}/file")
+async def upload_receipt_file(
+    receipt_id: m.RowId, file: UploadFile, session: SessionDep, caller: CallerDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The receipt's photo or PDF (at most ``max_receipt_bytes``), kept with the record."""
+    receipt = _own_receipt(session, caller, receipt_id)
+    content = await file.read(settings.max_receipt_bytes + 1)
+    attach_file(session, receipt, file.filename or "receipt", content, settings.max_receipt_bytes)
+    session.commit()
+    return _receipt_public(session, receipt)
+
+
+@router.get(
+    "/receipts/{receipt_id}/file",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}},
+)
+def download_receipt_file(receipt_id: m.RowId, session: SessionDep, caller: CallerDep) -> Response:
+    receipt = _own_receipt(session, caller, receipt_id)
+    stored = session.get(m.ReceiptFile, receipt.id)
+    if stored is None:
+        raise not_found(f"a file of receipt {receipt_id}", f"票据 {receipt_id} 的附件")
+    return Response(
+        stored.data,
+        media_type=stored.content_type,
+        # The stored name may be Chinese: ASCII for old clients, RFC 6266's filename* for the rest.
+        headers={
+            "Content-Disposition": f'attachment; filename="receipt-{receipt.id}.{stored.filename.rsplit(".", 1)[-1]}"; '
+            f"filename*=UTF-8''{quote(stored.filename)}"
+        },
+    )
+
+
+EXPORT_COLUMNS = [
+    ("receipt_id", "序号 no."),
+    ("township", "乡镇 township"),
+    ("number", "票据号 receipt number"),
+    ("amount", "金额 amount (CNY)"),
+    ("travellers", "人数 travellers"),
+    ("names", "旅客 names"),
+    ("status", "状态 status"),
+    ("submitted", "提交时间 submitted"),
+    ("decided", "审核时间 decided"),
+    ("note", "审核意见 note"),
+    ("attachment", "附件 file"),
+]
+RECEIPT_STATUS_ZH = {"submitted": "待审核", "approved": "已批准", "rejected": "已驳回"}
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
+def export_receipts(session: SessionDep, _caller: DispatcherDep, format: Literal["xlsx"] = "xlsx") -> Response:
+    """The reimbursement export for the finance office: one row per receipt, Beijing time."""
+    towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
+    files = dict(session.exec(select(m.ReceiptFile.receipt_id, m.ReceiptFile.filename)).all())
+    rows = []
+    for r in session.exec(select(m.Receipt).order_by(m.Receipt.township_id, m.Receipt.id)).all():
+        names = session.exec(select(m.Traveller.name).where(in_ids(m.Traveller.id, r.traveller_ids))).all()
+        rows.append(
+            {"receipt_id": r.id, "township": towns.get(r.township_id, r.township_id), "number": r.number,
+             "amount": r.amount, "travellers": len(r.traveller_ids), "names": "、".join(names),
+             "status": RECEIPT_STATUS_ZH.get(r.status, r.status), "submitted": beijing_minute(r.created_at),
+             "decided": beijing_minute(r.decided_at), "note": r.note, "attachment": files.get(r.id or 0, "")}
+        )  # fmt: skip
+    return Response(
+        to_xlsx(rows, "reimbursements", EXPORT_COLUMNS),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="reimbursements.xlsx"'},
+    )

@@ -11,7 +11,8 @@ from api import models as m
 from api.deps import CallerDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.privacy import personal
-from api.services.manifests import table_csv, to_xlsx
+from api.services.manifests import to_xlsx
+from scheduler.spreadsheet import table_csv
 
 router = APIRouter(prefix="/subsidies", tags=["subsidies"])
 

@@ -33,6 +33,7 @@ AUDITED = {
     "plans",
     "buses",
     "receipts",
+    "receipt_files",
     "subsidies",
     "tokens",
     "users",
@@ -43,6 +44,7 @@ UNRECORDED = {
     "users": {"password_hash"},
     "plans": {"progress", "message", "message_zh", "result", "lease", "worker_pid", "error", "error_zh"},
     "buses": {"data"},
+    "receipt_files": {"data"},
     "travellers": {"version", "updated_at"},
 }
 
@@ -56,6 +58,8 @@ MASKED = {
     "id_number": mask_id_number,
     "phone": mask_phone,
     "name": mask_name,
+    "escort_name": mask_name,
+    "escort_phone": mask_phone,
     "cancel_reason": _length_only,
     "note": _length_only,
 }

@@ -16,8 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlmodel import Session
+
 from api import models as m
 from api.errors import conflict
+from api.services import notices
 
 S = m.TravellerStatus
 ON_THE_WAY = frozenset({S.planned, S.boarded})
@@ -59,6 +62,9 @@ STATUS_ZH = {
     S.cancelled: "已取消",
     S.overdue: "逾期未安排",
 }
+
+# The events a traveller is told of by text message (publishing tells of the seat itself).
+NOTIFIED = frozenset({"cancel", "no_show", "release", "overdue"})
 
 # A freed traveller (no-show, released bus): no plan, bus, seat or fallback; registered for a later plan.
 FREED: dict[str, Any] = {
@@ -104,11 +110,19 @@ def transition(t: m.Traveller, event: str, now: dt.datetime | None = None, **cha
             f"旅客 {t.id} 当前状态为“{STATUS_ZH[status]}”，不能{EVENT_ZH[event]}",
             traveller_status=status.value,
         )
+    new_phone = "phone" in changes and changes["phone"] != t.phone
     for key, value in changes.items():
         setattr(t, key, value)
     t.status = status_after(event, t.status)
     t.version += 1
     t.updated_at = now or m.utcnow()
+    session = Session.object_session(t)
+    if session is None:  # a row that is in no database has nobody to tell
+        return
+    if event in NOTIFIED:
+        notices.queue(session, [t], event)
+    elif new_phone and S(t.status) in ON_THE_WAY:
+        notices.queue(session, [t], "publish")  # the journey again, to the number that now reaches them
 
 
 def free(t: m.Traveller, event: str, now: dt.datetime | None = None) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import openpyxl
 from sqlmodel import Session, col, select
 
 from api import models as m
 from api.deps import Caller
 from api.privacy import personal
-from scheduler.spreadsheet import SafeCsvWriter, safe_row
+from scheduler.spreadsheet import SafeCsvWriter, table_xlsx
 
 COLUMNS = [
     ("seat", "座位 seat"),
@@ -127,21 +126,4 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
 
 def to_xlsx(rows: list[dict[str, Any]], title: str, columns: list[tuple[str, str]] | None = None) -> bytes:
     columns = columns or COLUMNS
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(safe_row(label for _, label in columns))
-    for row in rows:
-        sheet.append(safe_row(_cell(key, row.get(key)) for key, _ in columns))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def table_csv(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = SafeCsvWriter(buffer)
-    writer.writerow([label for _, label in columns])
-    for row in rows:
-        writer.writerow(["" if row.get(key) is None else row[key] for key, _ in columns])
-    return buffer.getvalue().encode("utf-8-sig")
+    return table_xlsx(({key: _cell(key, row.get(key)) for key, _ in columns} for row in rows), columns, title)

@@ -24,7 +24,7 @@ from api.convert import (
     job_result,
 )
 from api.errors import ApiError, bad_input, conflict, not_found
-from api.services import audit, lifecycle
+from api.services import audit, lifecycle, notices
 from scheduler.plan import Plan
 
 # No 0/O, 1/I/L: codes are read aloud at the factory gate.
@@ -205,13 +205,16 @@ def _publish_new(
             )  # fmt: skip
     for f in placed:
         tid = int(f.traveller_id)
+        # A code for the township's vehicle or the free ticket too: issued on the slip, scanned when used.
         updates.append(
-            {**lifecycle.FREED, "id": tid, **planned, "mode": f.mode, "est_cost": f.est_cost, "fallback_cause": f.cause,
-             "fallback_params": f.params, "version": rows[tid].version + 1, "updated_at": now}
+            {**lifecycle.FREED, "id": tid, **planned, "mode": f.mode, "ticket_code": codes.new(),
+             "est_cost": f.est_cost, "fallback_cause": f.cause, "fallback_params": f.params,
+             "version": rows[tid].version + 1, "updated_at": now}
         )  # fmt: skip
     session.flush()
     if updates:
         session.execute(update(m.Traveller), updates)
+        notices.queue_by_id(session, [u["id"] for u in updates], "publish")
     return Counter(buses=len(plan.buses), travellers_planned=len(updates), unplaced=len(plan.fallback) - len(placed))
 
 
@@ -222,6 +225,7 @@ def _publish_kept(
     a bus keep their seat; where a new boarding moved a stop later, its riders get the new time."""
     plan = found.plan
     updates: list[dict[str, Any]] = []
+    retimed: list[m.Traveller] = []
     codes = _Codes()
     for bus in plan.buses:
         row = session.exec(select(m.Bus).where(m.Bus.id == bus.bus_id).with_for_update()).first()
@@ -248,6 +252,7 @@ def _publish_kept(
                 if held.board_time != seat.board_time:
                     held.board_time, held.version, held.updated_at = seat.board_time, held.version + 1, now
                     session.add(held)
+                    retimed.append(held)
                 continue
             tid = int(seat.traveller_id)
             values = _seat_values(replace(seat, seat=next(free)), codes.new())
@@ -259,8 +264,10 @@ def _publish_kept(
         row.data = bus_document(replace(bus, bus_id=str(row.data.get("bus_id", bus.bus_id))), plan.date)
         session.add(row)
     session.flush()
+    notices.queue(session, retimed, "retime")
     if updates:
         session.execute(update(m.Traveller), updates)
+        notices.queue_by_id(session, [u["id"] for u in updates], "publish")
     return Counter(travellers_planned=len(updates))
 
 

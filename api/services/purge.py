@@ -1,6 +1,7 @@
 """Erasing a finished campaign's personal data after the retention period (PIPL: kept no longer than needed).
 
-What goes: each traveller's name, ID number, phone and cancellation note, and the ID numbers on its subsidy.
+What goes: each traveller's name, ID number, phone and cancellation note, the ID numbers on its subsidy, and
+the phone and text of the notices sent to it.
 What stays: every other column (township, factory, dates, status, bus, seat, mode, costs), so the rates,
 statistics and plans keep adding up; subsidies and receipts keep their amounts. The audit log holds masked
 values only, so nothing in it needs erasing.
@@ -67,6 +68,8 @@ def purge(session: Session, campaign: str, before: dt.date, today: dt.date, rete
         .where(col(m.Subsidy.traveller_id).in_(due_ids), ~col(m.Subsidy.id_number).startswith(ERASED_PREFIX))
         .values(id_number=_erased_id(m.Subsidy.id))
     ).rowcount
+    # A notice's text names the traveller and its phone is theirs: both go with the rest.
+    session.execute(update(m.Notice).where(col(m.Notice.traveller_id).in_(due_ids)).values(phone=ERASED, text=ERASED))
     travellers = session.execute(
         update(m.Traveller)
         .where(*due)

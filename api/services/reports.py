@@ -243,3 +243,101 @@ def daily_report_xlsx(report: DailyReport) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- the campaign
+
+
+@dataclass(slots=True)
+class CampaignSummary:
+    """The campaign's figures to its last date (the daily report's cumulative ones), each date's, and what it
+    cost whom."""
+
+    first: dt.date
+    last: dt.date
+    report: DailyReport
+    days: list[tuple[dt.date, Figures]]
+    costs: list[tuple[str, str, float]]  # payer and item (Chinese), amount in CNY
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            **{k: v for k, v in self.report.as_dict().items() if k not in ("date",)},
+            "days": [{"date": d.isoformat(), **f.as_dict()} for d, f in self.days],
+            "costs": [{"payer": p, "item": i, "cny": round(a, 2)} for p, i, a in self.costs],
+            "total_cost_cny": round(total_cost(self.costs), 2),
+        }
+
+
+def campaign_summary(
+    session: Session, caller: Caller, campaign: str, first: dt.date | None, last: dt.date
+) -> CampaignSummary:
+    """The summary from ``first`` (default: the first travel date) to ``last``, for the county office."""
+    dates = session.exec(select(m.Traveller.travel_date).where(m.Traveller.campaign == campaign)).all()
+    first = first or min((d for d in dates if d is not None), default=last)
+    report = daily_report(session, caller, campaign, last)
+    days = []
+    day = first
+    while day <= last:
+        days.append((day, daily_report(session, caller, campaign, day).county_total["day"]))
+        day += dt.timedelta(days=1)
+    return CampaignSummary(first, last, report, days, _costs(session, campaign, first, last))
+
+
+def _costs(session: Session, campaign: str, first: dt.date, last: dt.date) -> list[tuple[str, str, float]]:
+    buses = session.exec(select(m.Bus).where(m.Bus.status != "released", m.Bus.date >= first, m.Bus.date <= last))
+    charter = sum(float(b.data.get("cost") or 0.0) for b in buses)
+    moved = session.exec(
+        select(m.Traveller).where(
+            m.Traveller.campaign == campaign,
+            m.Traveller.travel_date >= first,  # type: ignore[operator]
+            m.Traveller.travel_date <= last,  # type: ignore[operator]
+            m.Traveller.status.in_(FALLBACK_DEPARTED),  # type: ignore[attr-defined]
+        )
+    ).all()
+    due = sum(t.est_cost or 0.0 for t in moved if t.mode == "township_transport")
+    tickets = sum(t.est_cost or 0.0 for t in moved if t.mode == "free_ticket")
+    receipts = session.exec(select(m.Receipt)).all()
+    approved = sum(r.amount for r in receipts if r.status == "approved")
+    waiting = sum(r.amount for r in receipts if r.status == "submitted")
+    subsidies = sum(s.amount for s in session.exec(select(m.Subsidy).where(m.Subsidy.campaign == campaign)).all())
+    return [
+        ("县财政（包车）", "包车费用（按计划计价）", charter),
+        ("县财政（免费车票）", "免费车票（按规定票价估算）", tickets),
+        ("乡镇（凭票报销）", "自行组织运送：按规定可报销上限", due),
+        ("乡镇（凭票报销）", "其中已批准报销", approved),
+        ("乡镇（凭票报销）", "其中待审核", waiting),
+        ("人社部门（就业补贴）", "建档立卡人员一次性补贴", subsidies),
+    ]
+
+
+def total_cost(costs: list[tuple[str, str, float]]) -> float:
+    """The campaign's cost: the rows that are not a part of another ("其中": of which)."""
+    return sum(amount for _, item, amount in costs if not item.startswith("其中"))
+
+
+def campaign_summary_xlsx(summary: CampaignSummary) -> bytes:
+    """The campaign's figures (the daily report's sheets, cumulative), a sheet per date, and the costs by payer."""
+    book = openpyxl.load_workbook(io.BytesIO(daily_report_xlsx(summary.report)))
+    for sheet in book.worksheets[:3]:
+        sheet["A1"] = (
+            f"{summary.report.county} 返岗复工总结  {summary.first:%Y年%m月%d日}—{summary.last:%Y年%m月%d日}  "
+            f"（生成于北京时间 {summary.report.generated}；“当日”为 {summary.last:%m月%d日}）"
+        )
+    daily = book.create_sheet("逐日 By date", 3)
+    daily.append(safe_row(["日期 date", *(h for _, h in COLUMNS)]))
+    for day, figures in summary.days:
+        values = figures.as_dict()
+        daily.append(safe_row([day.isoformat(), *(values[k] for k, _ in COLUMNS)]))
+    costs = book.create_sheet("费用 Costs by payer", 4)
+    costs.append(["承担方 payer", "项目 item", "金额（元） CNY"])
+    for payer, item, amount in summary.costs:
+        costs.append(safe_row([payer, item, round(amount, 2)]))
+    costs.append(["", "合计（包车 + 车票 + 报销上限 + 补贴）", round(total_cost(summary.costs), 2)])
+    for sheet in (daily, costs):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

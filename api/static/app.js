@@ -218,20 +218,114 @@ function dispatcherPage() {
   });
 }
 
+// ---- scanning ticket codes ---------------------------------------------------------------------------
+// USB and Bluetooth scanners type the code and Enter into the focused box, which submits its form; where the
+// browser offers BarcodeDetector, the camera reads QR codes too. Typing the code always works.
+function scanInto(form, handle) {
+  const input = form.elements.ticket_code;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const code = input.value.trim().toUpperCase();
+    if (!code) return;
+    input.value = "";
+    await handle(code);
+    input.focus();
+  });
+  const button = form.querySelector("#camera-button");
+  const video = document.getElementById("camera");
+  if (!button || !video || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+  button.hidden = false;
+  let last = "", lastAt = 0;
+  button.addEventListener("click", async () => {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.srcObject = stream; video.hidden = false; await video.play();
+    const look = async () => {
+      if (video.hidden) { stream.getTracks().forEach((t) => t.stop()); return; }
+      for (const found of await detector.detect(video)) {
+        const code = found.rawValue.trim().toUpperCase();
+        // The same code stays in view for a while: read it once per three seconds.
+        if (code && (code !== last || Date.now() - lastAt > 3000)) { last = code; lastAt = Date.now(); await handle(code); }
+      }
+      requestAnimationFrame(look);
+    };
+    look();
+    button.onclick = () => { video.hidden = true; };
+  });
+}
+
+// ---- township: departure day ---------------------------------------------------------------------------
+function boardingPage() {
+  const out = document.getElementById("scan-result");
+  scanInto(document.getElementById("scan-form"), async (code) => {
+    const r = await postJSON("/app/api/boarding", { ticket_code: code });
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok
+      ? (r.data.changed ? tr(`已上车：${r.data.name}` + (r.data.seat ? `（${r.data.seat} 座）` : ""), `Boarded: ${r.data.name}`)
+                        : tr(`${r.data.name} 此前已确认上车`, `${r.data.name} was already confirmed`))
+      : `${code}：${message(r.data)}`;
+    if (!r.ok) return;
+    const row = document.querySelector(`tr[data-code="${code}"]`);
+    if (row && r.data.changed) {
+      const box = row.querySelector("input.boarded");
+      box.checked = true; box.disabled = true;
+      row.querySelector(".status").textContent = tr("已上车", "boarded");
+      const count = row.closest(".bus").querySelector(".boarded-count");
+      count.textContent = Number(count.textContent) + 1;
+    }
+  });
+  for (const button of document.querySelectorAll(".confirm-boarding")) {
+    button.addEventListener("click", async () => {
+      const card = button.closest(".bus");
+      const boarded = [...card.querySelectorAll("input.boarded:checked:not(:disabled)")].map((b) => Number(b.value));
+      const noShows = [...card.querySelectorAll("input.no-show:checked")].map((b) => Number(b.value));
+      const both = boarded.filter((id) => noShows.includes(id));
+      const result = card.querySelector(".boarding-result");
+      if (both.length) { result.className = "boarding-result result bad"; result.textContent = tr("同一人不能既上车又未到", "Someone is ticked as boarded and no-show"); return; }
+      button.disabled = true;
+      const r = await postJSON(`/app/api/buses/${button.dataset.busId}/boarding`, { boarded, no_shows: noShows });
+      result.className = r.ok ? "boarding-result result ok" : "boarding-result result bad";
+      result.textContent = r.ok ? tr(`上车 ${r.data.boarded} 人，未到 ${r.data.no_show} 人（座位已释放）`,
+                                     `${r.data.boarded} boarded, ${r.data.no_show} no-show (seats freed)`) : message(r.data);
+      if (r.ok) setTimeout(() => location.reload(), 1000); else button.disabled = false;
+    });
+  }
+  for (const form of document.querySelectorAll(".escort-form")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { escort_name: form.elements.escort_name.value.trim(), escort_phone: form.elements.escort_phone.value.trim() };
+      const r = await send(`/app/api/buses/${form.dataset.busId}/escort`,
+                           { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const out = form.querySelector(".escort-result");
+      out.className = r.ok ? "escort-result ok" : "escort-result bad";
+      out.textContent = r.ok ? tr("已保存，将印在乘车凭证上", "Saved; printed on the slips") : message(r.data);
+    });
+  }
+}
+
 // ---- factory -------------------------------------------------------------------------------------
 function factoryPage() {
   const form = document.getElementById("ticket-form");
   const out = document.getElementById("ticket-result");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const code = form.elements.ticket_code.value.trim().toUpperCase();
+  scanInto(form, async (code) => {
     const r = await postJSON("/app/api/arrivals", { ticket_code: code });
     out.className = r.ok ? "result ok" : "result bad";
     out.textContent = r.ok
       ? (r.data.changed ? tr(`已确认到岗：${r.data.name}`, `Arrival confirmed: ${r.data.name}`)
                         : tr(`${r.data.name} 此前已确认到岗`, `${r.data.name} was already confirmed`))
-      : message(r.data);
-    if (r.ok) { form.reset(); setTimeout(() => location.reload(), 1000); }
+      : `${code}：${message(r.data)}`;
+  });
+  const staffForm = document.getElementById("expected-form");
+  staffForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = new FormData();
+    body.append("file", document.getElementById("expected-file").files[0]);
+    const r = await send("/app/api/expected", { method: "PUT", body });
+    const out = document.getElementById("expected-result");
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok ? tr(`已上传名单：${r.data.expected} 人`, `List uploaded: ${r.data.expected} people`)
+      : [message(r.data), ...(r.data.problems || []).slice(0, 20).map((p) => (p.row ? tr(`第 ${p.row} 行：`, `row ${p.row}: `) : "") + problemText(p))].join("；");
+    if (r.ok) setTimeout(() => location.reload(), 1000);
   });
   for (const button of document.querySelectorAll(".confirm-bus")) {
     button.addEventListener("click", async () => {
@@ -252,6 +346,82 @@ function factoryPage() {
       if (r.ok) setTimeout(() => location.reload(), 1000); else button.disabled = false;
     });
   }
+}
+
+// ---- township: receipts -------------------------------------------------------------------------------
+function receiptsPage() {
+  const form = document.getElementById("receipt-form");
+  const boxes = () => [...form.querySelectorAll("input[name=traveller]:checked")];
+  form.addEventListener("change", () => {
+    document.getElementById("selected-count").textContent = boxes().length;
+    document.getElementById("selected-cap").textContent = boxes().reduce((sum, b) => sum + Number(b.dataset.cap), 0).toFixed(2);
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = document.getElementById("receipt-result");
+    if (!boxes().length) { out.className = "result bad"; out.textContent = tr("请勾选票据所载的旅客", "Tick the travellers the receipt covers"); return; }
+    const body = new FormData();
+    body.append("number", form.elements.number.value.trim());
+    body.append("amount", form.elements.amount.value.trim());
+    body.append("traveller_ids", boxes().map((b) => b.value).join(","));
+    body.append("file", document.getElementById("receipt-file").files[0]);
+    const r = await send("/app/api/receipts", { method: "POST", body });
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok ? tr(`已提交票据 ${r.data.number}（${r.data.amount.toFixed(2)} 元），等待县里审核`,
+                                `Receipt ${r.data.number} (${r.data.amount.toFixed(2)} CNY) submitted for approval`) : message(r.data);
+    if (r.ok) setTimeout(() => location.reload(), 1000);
+  });
+}
+
+// ---- dispatcher's desk ------------------------------------------------------------------------------------
+function deskPage() {
+  const say = (id, r, text) => { const out = document.getElementById(id); out.className = r.ok ? "result ok" : "result bad"; out.textContent = r.ok ? text(r.data) : message(r.data); };
+  for (const button of document.querySelectorAll("button.decide")) {
+    button.addEventListener("click", async () => {
+      const row = button.closest("tr");
+      const r = await postJSON(`/app/api/receipts/${row.dataset.receiptId}/${button.dataset.decision}`, { note: row.querySelector(".note").value.trim() });
+      say("decide-result", r, (d) => tr(`票据 ${d.number} ${d.status === "approved" ? "已批准" : "已驳回"}`, `Receipt ${d.number} ${d.status}`));
+      if (r.ok) setTimeout(() => location.reload(), 800);
+    });
+  }
+  const sendButton = document.getElementById("send-notices");
+  sendButton.addEventListener("click", async () => {
+    sendButton.disabled = true;
+    const r = await postJSON("/app/api/notices/send", {});
+    say("send-result", r, (d) => tr(`已交短信平台 ${d.sent} 条（批次 ${d.batch || "—"}）`, `${d.sent} handed to the SMS platform (batch ${d.batch || "—"})`));
+    if (r.ok) setTimeout(() => location.reload(), 1000); else sendButton.disabled = false;
+  });
+  for (const button of document.querySelectorAll("button.release")) {
+    button.addEventListener("click", async () => {
+      if (!confirm(tr(`退掉 ${button.dataset.busId}？车上乘客将释放，等待重新安排。`, `Release ${button.dataset.busId}? Its riders wait for a new plan.`))) return;
+      const r = await postJSON(`/app/api/buses/${button.dataset.busId}/release`, {});
+      say("release-result", r, (d) => tr(`已退车，释放 ${d.released} 人`, `Released; ${d.released} riders freed`));
+      if (r.ok) setTimeout(() => location.reload(), 800);
+    });
+  }
+  const tokenForm = document.getElementById("desk-token-form");
+  tokenForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = Object.fromEntries([...new FormData(tokenForm)].filter(([, v]) => v !== ""));
+    const r = await postJSON("/app/api/desk/tokens", body);
+    say("desk-token-result", r, (d) => tr(`新令牌（只显示这一次，请立即保存）：${d.token}`, `New token (shown this once; save it now): ${d.token}`));
+  });
+  for (const button of document.querySelectorAll(".desk-revoke")) {
+    button.addEventListener("click", async () => {
+      if (!confirm(tr("吊销后该令牌立即失效，确定吗？", "The token stops working at once. Revoke it?"))) return;
+      const r = await postJSON(`/app/api/desk/tokens/${button.dataset.tokenId}/revoke`, {});
+      if (r.ok) location.reload(); else alert(message(r.data));
+    });
+  }
+  const rulesForm = document.getElementById("rules-form");
+  rulesForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const [key, value] of new FormData(rulesForm)) body[key] = Number(value);
+    const r = await postJSON("/app/api/rules", body);
+    say("rules-result", r, () => tr("已保存；之后生成的计划按新规则执行", "Saved; later plans follow the new rules"));
+    if (r.ok) setTimeout(() => location.reload(), 800);
+  });
 }
 
 // ---- county admin: accounts and tokens -------------------------------------------------------------
@@ -321,5 +491,6 @@ function adminPage() {
   }
 }
 
-const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage, admin: adminPage };
+const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage, admin: adminPage,
+                boarding: boardingPage, receipts: receiptsPage, desk: deskPage };
 if (PAGES[document.body.dataset.page]) PAGES[document.body.dataset.page]();

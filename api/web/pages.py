@@ -16,7 +16,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +32,7 @@ from api.convert import (
 from api.deps import Caller, SessionDep, SettingsDep, check_brake, client_address
 from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
-from api.routes import arrivals, audit, buses, plans, reports, stats, tokens, travellers
+from api.routes import arrivals, audit, buses, expected, plans, reports, stats, tokens, travellers
 from api.routes.audit import audit_entries
 from api.services.accounts import list_users
 from api.services.auth import authenticate, sign_in, sign_in_with_token
@@ -43,7 +42,6 @@ from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
 from api.services.fallback_list import fallback_pdf, fallback_rows
 from api.services.geojson import county_geojson
 from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_riders
-from api.services.manifests import table_csv
 from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
 from api.services.reports import COLUMNS as REPORT_COLUMNS
@@ -51,6 +49,7 @@ from api.services.reports import daily_report
 from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
+from api.web import desk, journeys, money
 from api.web.auth import (
     COOKIE,
     LANDING,
@@ -63,43 +62,25 @@ from api.web.auth import (
     WebCallerDep,
     WrongRole,
 )
-from api.web.i18n import LANGS, MODES, status_label, translator
+from api.web.i18n import LANGS, status_label
+from api.web.render import HERE, lang_of, render
 from scheduler.campaign import day_summary
 from scheduler.clock import format_for_people
+from scheduler.spreadsheet import table_csv
 from scheduler.validation import InvalidScenario
 
-HERE = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 ON_THE_WAY = ("planned", "boarded", "arrived", "went_elsewhere")
-
-
-def lang_of(request: Request) -> str:
-    lang = request.cookies.get(LANG_COOKIE, "zh")
-    return lang if lang in LANGS else "zh"
-
-
-def render(request: Request, name: str, caller: Caller | None, **context: Any) -> HTMLResponse:
-    lang = lang_of(request)
-    return templates.TemplateResponse(
-        request,
-        name,
-        {
-            "lang": lang,
-            "t": translator(lang),
-            "caller": caller,
-            "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            "modes": MODES,
-            **context,
-        },
-    )
 
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and the sign-in redirects on ``app``."""
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
+    app.include_router(journeys.router)
+    app.include_router(money.router)
+    app.include_router(desk.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _err: NotSignedIn) -> Response:
@@ -226,6 +207,9 @@ def township_page(request: Request, session: SessionDep, caller: TownshipPage, s
         people=people,
         counts=counts,
         campaign=settings.campaign,
+        departures=journeys.departure_dates(session, caller.scope or ""),
+        unsent=journeys.unsent_notices(session, caller.scope or ""),
+        sent=journeys.notices_sent(session, caller.scope or ""),
     )
 
 
@@ -618,6 +602,7 @@ def factory_page(
         factory=factory,
         days=days,
         numbers=numbers,
+        staff=expected.match_expected(caller.scope or "", session, caller, settings),
         date=date,
         campaign=settings.campaign,
     )
@@ -628,6 +613,11 @@ def confirm_ticket(body: arrivals.Arrival, session: SessionDep, caller: FactoryP
     result = arrivals.confirm_arrival(body, session, caller, settings)
     t = session.get(m.Traveller, result["traveller_id"])
     return {**result, "name": t.name if t else "", "bus_id": t.bus_id if t else None}
+
+
+@router.put("/api/expected")
+async def upload_expected(file: UploadFile, session: SessionDep, caller: FactoryPage, settings: SettingsDep) -> Any:
+    return await expected.upload_expected(caller.scope or "", file, session, caller, settings)
 
 
 @router.post("/api/arrivals/bus")

@@ -69,13 +69,14 @@ class Database:
     url: str
     schema: str | None
     kind: str
+    folder: Path  # the test's own folder (the SMS outbox goes here)
 
 
 @contextmanager
 def make_database(kind: str, folder: Path) -> Iterator[Database]:
     """A fresh SQLite file in ``folder``, or a fresh schema in the test PostgreSQL (dropped afterwards)."""
     if kind == "sqlite":
-        yield Database(f"sqlite:///{folder / 'test.db'}", None, "sqlite")
+        yield Database(f"sqlite:///{folder / 'test.db'}", None, "sqlite", folder)
         return
     problem = _pg_reachable()
     if problem is not None:
@@ -87,7 +88,7 @@ def make_database(kind: str, folder: Path) -> Iterator[Database]:
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield Database(PG_URL, schema, "postgresql")
+        yield Database(PG_URL, schema, "postgresql", folder)
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -170,6 +171,7 @@ def _running_api(database: Database, seeded: bool, today: dt.date = TODAY) -> It
         campaign="2026",
         planning_processes=2,
         today=today,
+        notice_outbox=database.folder / "outbox",
     )
     app = create_app(settings)
     with TestClient(app) as client:

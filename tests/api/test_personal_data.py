@@ -139,7 +139,8 @@ def test_exports_never_carry_a_formula(api: Api) -> None:
     """A name starting with =, +, -, @ (or a tab) reaches the CSV and xlsx manifests as text with a leading
     apostrophe: no cell of any export is a formula."""
     # A tab is refused at registration (a control character), so it is tried only through the export function.
-    from api.services.manifests import table_csv, to_xlsx
+    from api.services.manifests import to_xlsx
+    from scheduler.spreadsheet import table_csv
 
     for name in DANGEROUS[:-1]:
         t = api.travellers(status="registered")[0]

@@ -85,3 +85,40 @@ def test_the_overview_page_shows_the_daily_report_and_downloads_it(api: Api) -> 
     download = api.client.get("/app/reports/daily.xlsx", params={"date": DAY}, cookies=cookies)
     book = openpyxl.load_workbook(io.BytesIO(download.content))
     assert book.worksheets[0]["A1"].value.startswith(report["county"]) and DAY[:4] in book.worksheets[0]["A1"].value
+
+
+def test_the_campaign_summary_adds_up_its_dates_and_costs_by_payer(api) -> None:
+    """GET /reports/campaign: the cumulative figures equal the sum of each date's; the charter cost equals the
+    published buses' prices; the xlsx has the by-date and cost sheets in Chinese; only the county office asks."""
+    import io
+
+    import openpyxl
+    from sqlalchemy import text
+
+    from api.db import make_engine
+
+    engine = make_engine(api.db.url, api.db.schema)
+    with engine.begin() as connection:  # registered before the season, as they would have been
+        connection.execute(text("UPDATE travellers SET created_at = '2026-02-10 02:00:00'"))
+    engine.dispose()
+    api.plan("2026-02-20")
+    api.plan("2026-02-21")
+    for t in api.travellers():
+        if t["status"] == "planned" and t["mode"] == "bus":
+            assert api.post(f"/buses/{t['bus_id']}/boarding", t["township_id"], json={}).status_code == 200
+    summary = api.get("/reports/campaign", params={"from": "2026-02-19", "to": "2026-02-22"}).json()
+    assert [d["date"] for d in summary["days"]] == ["2026-02-19", "2026-02-20", "2026-02-21", "2026-02-22"]
+    cumulative = summary["county_total"]["cumulative"]
+    assert cumulative["by_bus"] == sum(d["by_bus"] for d in summary["days"]) > 0
+    buses = api.get("/buses").json()
+    charter = next(c["cny"] for c in summary["costs"] if c["payer"].endswith("（包车）"))
+    assert charter == round(sum(b["bus"]["cost"] for b in buses), 2)
+    assert summary["total_cost_cny"] >= charter
+    book = openpyxl.load_workbook(
+        io.BytesIO(api.get("/reports/campaign", params={"format": "xlsx", "to": "2026-02-22"}).content)
+    )
+    assert {"逐日 By date", "费用 Costs by payer", "口径说明 Definitions"} <= set(book.sheetnames)
+    costs = list(book["费用 Costs by payer"].iter_rows(values_only=True))
+    assert costs[1][0] == "县财政（包车）" and costs[1][2] == charter
+    assert api.get("/reports/campaign", "360731100").status_code == 403
+    assert api.get("/reports/campaign", params={"from": "2026-02-23", "to": "2026-02-22"}).status_code == 422

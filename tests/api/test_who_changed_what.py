@@ -31,14 +31,16 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def test_the_admin_keeps_reference_data_rules_and_tokens_and_sees_no_traveller(api: Api) -> None:
-    """Rules and reference data are the admin's (403 for the dispatcher, nothing changed); the admin reads no
-    traveller; a dispatcher issues township and factory tokens only, the admin every kind."""
+    """Reference data and the home rules are the admin's (403 for the dispatcher, nothing changed; the dispatcher
+    changes the season's settings only); the admin reads no traveller; a dispatcher issues township and factory
+    tokens only, the admin every kind."""
     before = api.get("/rules", who=None).json()
-    refused = api.patch("/rules", json={"charter_min_group": 5})
-    assert refused.status_code == 403 and refused.json()["detail_zh"]
+    refused = api.patch("/rules", json={"charter_min_group": 5, "depot_lat": 26.0})
+    assert refused.status_code == 403 and "depot_lat" in refused.json()["detail_zh"]
     assert api.patch("/factories/dg-humen", json={"name": "x"}).status_code == 403
     assert api.get("/rules", who=None).json() == before
     assert api.patch("/rules", "admin", json={"charter_min_group": 5}).status_code == 200
+    assert api.patch("/rules", json={"charter_min_group": 6}).json()["charter_min_group"] == 6
     assert api.get("/travellers", "admin").status_code == 403
     assert api.get("/stats", "admin").status_code == 403
     assert len(api.get("/townships", "admin").json()) == 3

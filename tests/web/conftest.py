@@ -93,7 +93,7 @@ def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     url = f"sqlite:///{tmp_path / 'web.db'}"
-    settings = Settings(database_url=url, campaign="2026", planning_processes=1)
+    settings = Settings(database_url=url, campaign="2026", planning_processes=1, notice_outbox=tmp_path / "outbox")
     uv, thread, base = start_server(settings)
     try:
         engine = make_engine(url, None)
@@ -122,7 +122,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def empty_server(tmp_path: Path) -> Iterator[Server]:
     """The service on an empty database: no county yet, an admin and a dispatcher (tokens and accounts)."""
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    uv, thread, base = start_server(Settings(database_url=url, campaign="2026", planning_processes=1))
+    uv, thread, base = start_server(
+        Settings(database_url=url, campaign="2026", planning_processes=1, notice_outbox=tmp_path / "outbox")
+    )
     try:
         engine = make_engine(url, None)
         tokens: dict[str, str] = {}
