@@ -89,6 +89,9 @@ def problem_dict(problem: ScenarioProblem) -> dict[str, Any]:
         "file": problem.file,
         "row": problem.row,
         "field": problem.field,
+        "field_zh": FIELD_ZH.get(problem.field or "", problem.field),
+        "who": problem.who,
+        "value": problem.value,
         "message": problem.message,
         "message_zh": problem.message_zh,
     }
@@ -164,6 +167,68 @@ def install_url_guard(app: FastAPI) -> None:
         return await call_next(request)
 
 
+# What a person reads for the fields a request names, and for pydantic's error types.
+FIELD_ZH = {
+    "name": "姓名", "id_number": "身份证号码", "phone": "手机号", "township_id": "乡镇编号", "factory_id": "企业编号",
+    "earliest_date": "最早出发日期", "report_date": "报到日期", "group_id": "同行组", "registered_poor": "脱贫人口标记",
+    "traveller_id": "旅客编号", "traveller_ids": "旅客", "date": "日期", "dates": "日期", "from": "开始日期",
+    "to": "结束日期", "time_limit": "计算时限", "ticket_code": "票号", "amount": "金额", "number": "票据号",
+    "note": "意见", "reason": "原因", "role": "角色", "scope": "单位", "label": "说明", "days": "天数",
+    "username": "用户名", "password": "密码", "display_name": "姓名", "seats": "座位数", "count": "数量",
+    "fixed_cost": "固定费用", "cost_per_km": "每公里费用", "lat": "纬度", "lon": "经度", "city": "城市",
+    "province": "省份", "receive_from": "接收开始时间", "receive_until": "接收结束时间", "vehicle_type": "车型",
+    "bus_id": "车号", "escort_name": "随车人员", "escort_phone": "随车人员电话", "format": "格式", "status": "状态",
+    "file": "文件", "boarded": "已上车名单", "no_shows": "未到名单", "exceptions": "例外名单", "outcome": "情况",
+}  # fmt: skip
+ERROR_ZH = {
+    "missing": "必填",
+    "string_too_short": "不能为空",
+    "string_too_long": "过长（最多 {max_length} 个字符）",
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "bool_parsing": "须为是或否",
+    "bool_type": "须为是或否",
+    "string_type": "须为文字",
+    "date_parsing": "须为日期（如 2026-02-20）",
+    "date_from_datetime_parsing": "须为日期（如 2026-02-20）",
+    "date_type": "须为日期（如 2026-02-20）",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "不能大于 {le}",
+    "literal_error": "须为以下之一：{expected}",
+    "enum": "须为以下之一：{expected}",
+    "list_type": "须为列表",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "须为对象（JSON）",
+    "dict_type": "须为对象（JSON）",
+    "string_pattern_mismatch": "格式不对",
+    "extra_forbidden": "不认识这一项",
+    "finite_number": "须为有限的数字",
+}
+
+
+def validation_zh(error: dict[str, Any]) -> str:
+    """One of pydantic's errors as a person reads it: "姓名：必填", "金额：须大于 0"."""
+    place = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = "·".join(FIELD_ZH.get(p, p) for p in place) or "请求"
+    kind = error.get("type", "")
+    if kind == "value_error":  # our own checks say it in both languages, "English / 中文"
+        text = str(error.get("msg", ""))
+        return f"{field}：{text.split(' / ', 1)[-1].removeprefix('Value error, ')}"
+    template = ERROR_ZH.get(kind)
+    if template is None:
+        return f"{field}：格式有误"
+    try:
+        return f"{field}：{template.format(**(error.get('ctx') or {}))}"
+    except (KeyError, IndexError):
+        return f"{field}：{template.split('（')[0].split('：')[0]}"
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
@@ -189,7 +254,8 @@ def install_handlers(app: FastAPI) -> None:
             for e in err.errors()
         ]
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['message']}" for e in errors[:10])
-        return _body(422, f"invalid request: {where}", f"请求内容有误：{where}", errors=errors)
+        where_zh = "；".join(validation_zh(e) for e in err.errors()[:10])
+        return _body(422, f"invalid request: {where}", f"请求内容有误：{where_zh}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> JSONResponse:

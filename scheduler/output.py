@@ -16,13 +16,48 @@ from scheduler.model import Problem
 from scheduler.plan import Plan
 from scheduler.spreadsheet import SafeCsvWriter
 
+MANIFEST_KEYS = ("seat", "name", "id_number", "phone", "boards_at", "board_time", "alights_at")
+MANIFEST_KEYS = ("seat", "name", "id_number", "phone", "boards_at", "board_time", "alights_at")
 MANIFEST_COLUMNS = [
     "座位 seat",
     "姓名 name",
     "身份证号 id_number",
     "手机 phone",
     "上车点 boards_at",
+    "上车时间 board_time",
     "下车点 alights_at",
+]
+BUS_COLUMNS = [
+    "车号 bus_id",
+    "车型 vehicle_type",
+    "车辆 coach_id",
+    "座位数 seats",
+    "乘客 load",
+    "目的地区 area",
+    "首站到达 first_stop_at",
+    "末站到达 last_stop_at",
+    # The coach's whole trip, back to the depot included (what the county pays per km)...
+    "往返里程 km_round_trip",
+    # ... while the driving time is the outbound trip only, depot to the last drop-off, without rests.
+    "单程驾驶小时 drive_hours_one_way",
+    "司机 drivers",
+    "费用（元） cost_cny",
+    "上车点及时间 pickups",
+    "下车点及到达时间 dropoffs",
+]
+FALLBACK_COLUMNS = [
+    "编号 traveller_id",
+    "姓名 name",
+    "手机 phone",
+    "同行组 group_id",
+    "乡镇 township",
+    "企业 factory",
+    "日期 date",
+    "方式 mode",
+    "估算费用（元） est_cost",
+    "原因代码 cause",
+    "原因 reason_zh",
+    "reason",
 ]
 MODE_LABELS = {
     "bus": "包车 chartered bus",
@@ -89,6 +124,8 @@ def _write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
     as it was."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".fanggang-", dir=out_dir.parent))
+    # mkdtemp makes the folder private (0700); the plan is for the colleagues too.
+    staging.chmod(0o755)
     try:
         write(staging)
         if out_dir.exists():
@@ -108,26 +145,10 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
     (folder / "plan.json").write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     names = {t.traveller_id: t for t in problem.travellers}
     places = {t.township_id: t.name for t in problem.townships} | {f.factory_id: f.name for f in problem.factories}
-    with (folder / "buses.csv").open("w", encoding="utf-8", newline="") as handle:
+    # UTF-8 with a BOM and headers in Chinese and English: Excel opens them as a dispatcher reads them.
+    with (folder / "buses.csv").open("w", encoding="utf-8-sig", newline="") as handle:
         writer = SafeCsvWriter(handle)
-        writer.writerow(
-            [
-                "bus_id",
-                "vehicle_type",
-                "coach_id",
-                "seats",
-                "load",
-                "area",
-                "departure",
-                "arrival",
-                "distance_km",
-                "drive_hours",
-                "drivers",
-                "cost",
-                "pickups",
-                "dropoffs",
-            ]
-        )
+        writer.writerow(BUS_COLUMNS)
         for b in plan.buses:
             writer.writerow(
                 [
@@ -143,21 +164,28 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
                     round(b.drive_hours, 2),
                     b.drivers,
                     round(b.cost, 2),
-                    " / ".join(s.place_name for s in b.stops if s.kind == "pickup"),
-                    " / ".join(s.place_name for s in b.stops if s.kind == "dropoff"),
+                    " / ".join(
+                        f"{s.place_name} {format_for_people(plan.date, s.arrival_s)[-5:]}"
+                        for s in b.stops
+                        if s.kind == "pickup"
+                    ),
+                    " / ".join(
+                        f"{s.place_name} {format_for_people(plan.date, s.arrival_s)[-5:]}"
+                        for s in b.stops
+                        if s.kind == "dropoff"
+                    ),
                 ]
             )
-    with (folder / "fallback.csv").open("w", encoding="utf-8", newline="") as handle:
+    with (folder / "fallback.csv").open("w", encoding="utf-8-sig", newline="") as handle:
         writer = SafeCsvWriter(handle)
-        writer.writerow(
-            ["traveller_id", "name", "township", "factory", "mode", "est_cost", "cause", "reason_zh", "reason"]
-        )
+        writer.writerow(FALLBACK_COLUMNS)
         for f in plan.fallback:
             t = names[f.traveller_id]
             township, factory = places[t.township_id], places[t.factory_id]
             writer.writerow(
-                [f.traveller_id, t.name, township, factory, f.mode, f.est_cost, f.cause, f.reason_zh, f.reason]
-            )
+                [f.traveller_id, t.name, t.phone, t.group_id, township, factory, plan.date.isoformat(),
+                 MODE_LABELS.get(f.mode, f.mode), f.est_cost, f.cause, f.reason_zh, f.reason]
+            )  # fmt: skip
     manifests = folder / "manifests"
     manifests.mkdir()
     for bus in plan.buses:
@@ -165,9 +193,7 @@ def _write_all(plan: Plan, problem: Problem, folder: Path) -> None:
             writer = SafeCsvWriter(handle)
             writer.writerow(MANIFEST_COLUMNS)
             for row in manifest_rows(plan, problem, bus.bus_id):
-                writer.writerow(
-                    [row["seat"], row["name"], row["id_number"], row["phone"], row["boards_at"], row["alights_at"]]
-                )
+                writer.writerow([row[key] for key in MANIFEST_KEYS])
 
 
 def summary_lines(plan: Plan) -> list[tuple[str, str]]:

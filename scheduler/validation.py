@@ -106,11 +106,18 @@ class ScenarioProblem:
     field: str | None
     message: str
     message_zh: str
+    # Whose row it is (its name column) and what the cell held, so that a clerk finds it without counting rows.
+    who: str = ""
+    value: str = ""
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} row {self.row}"
+        if self.who:
+            where += f" ({self.who})"
         if self.field is not None:
             where += f", field {self.field}"
+            if self.value:
+                where += f" = {self.value!r}"
         return f"{where}: {self.message} ({self.message_zh})"
 
 
@@ -287,14 +294,21 @@ def _parse_int(text: str) -> int | None:
 # One row
 
 
+def _shown_text(value: object, limit: int) -> str:
+    """A cell as a problem quotes it: control characters as "?", cut to ``limit`` characters."""
+    text = "" if value is None else str(value).strip()
+    return "".join("?" if forbidden_character(c) else c for c in text[:limit])
+
+
 class _RowChecker:
     """Collects the problems of one row; each method returns the parsed value or None."""
 
-    __slots__ = ("file", "problems", "refused", "row", "row_number")
+    __slots__ = ("file", "problems", "raw", "refused", "row", "row_number")
 
     def __init__(self, row: Mapping[str, str], file: str, row_number: int | None) -> None:
         self.file = file
         self.row_number = row_number
+        self.raw = row
         self.problems: list[ScenarioProblem] = []
         self.refused: set[str] = set()  # columns whose text was refused (one problem each)
         self.row = {field: self._clean(field, value) for field, value in row.items()}
@@ -319,7 +333,17 @@ class _RowChecker:
         return ""
 
     def add(self, field: str | None, message: str, message_zh: str) -> None:
-        self.problems.append(ScenarioProblem(self.file, self.row_number, field, message, message_zh))
+        self.problems.append(
+            ScenarioProblem(
+                self.file,
+                self.row_number,
+                field,
+                message,
+                message_zh,
+                who=_shown_text(self.raw.get("name"), 40),
+                value=_shown_text(self.raw.get(field), 60) if field else "",
+            )
+        )
 
     def value(self, field: str) -> str:
         return self.row.get(field, "")

@@ -35,8 +35,11 @@ TOTAL_KEYS = {
 def test_plan_writes_every_output_with_the_contract_fields(tmp_path: Path) -> None:
     """plan.json keeps the issue's field names; buses.csv, fallback.csv and manifests are written."""
     out = tmp_path / "out"
-    code = main(["plan", str(DATA / "scenario_small"), "--date", "2026-02-20", "--out", str(out), "--time-limit", "2"])
-    assert code == 0
+    # A threshold of two, so that the ten travellers charter buses and every file has rows.
+    policy = tmp_path / "policy.toml"
+    policy.write_text((DATA / "scenario_small" / "policy.toml").read_text("utf-8").replace("= 4", "= 2"), "utf-8")
+    args = ["--date", "2026-02-21", "--out", str(out), "--time-limit", "2", "--policy", str(policy)]
+    assert main(["plan", str(DATA / "scenario_small"), *args]) == 0
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert set(plan) >= PLAN_KEYS
     assert set(plan["totals"]) >= TOTAL_KEYS
@@ -54,10 +57,28 @@ def test_plan_writes_every_output_with_the_contract_fields(tmp_path: Path) -> No
         assert set(line) >= FALLBACK_KEYS
     travellers = plan["totals"]["on_buses"] + len(plan["fallback"])
     assert travellers == plan["totals"]["travellers"] > 0
+    # Excel reads them as written: a BOM, Chinese headers beside the English names, the fallback's phone and
+    # group, and distances and hours named for what they hold.
     with (out / "buses.csv").open(encoding="utf-8") as handle:
-        assert len(list(csv.DictReader(handle))) == len(plan["buses"])
-    with (out / "fallback.csv").open(encoding="utf-8") as handle:
-        assert len(list(csv.DictReader(handle))) == len(plan["fallback"])
+        assert handle.read(1) == "\ufeff"
+        reader = csv.DictReader(handle)
+        buses = list(reader)
+    assert {"往返里程 km_round_trip", "单程驾驶小时 drive_hours_one_way", "上车点及时间 pickups"} <= set(
+        reader.fieldnames or ()
+    )
+    assert len(buses) == len(plan["buses"]) > 0
+    for row, bus in zip(buses, plan["buses"], strict=True):
+        assert float(row["往返里程 km_round_trip"]) == round(bus["distance_km"], 1)
+        assert bus["stops"][0]["arrival"][11:16] in row["上车点及时间 pickups"]
+    with (out / "fallback.csv").open(encoding="utf-8-sig") as handle:
+        fallback = list(csv.DictReader(handle))
+    assert len(fallback) == len(plan["fallback"])
+    with (DATA / "scenario_small" / "travellers.csv").open(encoding="utf-8-sig") as handle:
+        people = {r["traveller_id"]: r for r in csv.DictReader(handle)}
+    for row in fallback:
+        person = people[row["编号 traveller_id"]]
+        assert row["手机 phone"] == person["phone"] and row["同行组 group_id"] == person["group_id"]
+    assert out.stat().st_mode & 0o777 == 0o755
 
 
 def test_bad_scenario_exits_2_names_every_problem_and_writes_nothing(tmp_path: Path, capsys) -> None:

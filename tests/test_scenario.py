@@ -233,14 +233,16 @@ def test_many_bad_rows_are_all_reported_with_row_and_field() -> None:
 
 
 def test_messages_have_english_and_chinese_text() -> None:
-    """Every problem has an English message and a Chinese one, and str() shows file, row, field and both."""
+    """Every problem has an English message and a Chinese one, and str() shows file, row, whose row, field, the
+    value and both messages."""
     problems = problems_of(lambda: load_scenario(BAD_ROWS))
     for problem in problems:
         assert re.search(r"[A-Za-z]{4,}", problem.message) and not CJK.search(problem.message)
         assert CJK.search(problem.message_zh)
     checksum = next(p for p in problems if p.row == 3 and p.field == "id_number")
     assert str(checksum) == (
-        "travellers.csv row 3, field id_number: ID number 360731199903150111 fails its checksum (身份证号码校验位错误)"
+        "travellers.csv row 3 (刘美华), field id_number = '360731199903150111': ID number 360731199903150111 fails its "
+        "checksum (身份证号码校验位错误)"
     )
 
 
@@ -671,3 +673,21 @@ def test_wait_cost_per_day_is_a_policy_setting_that_cannot_be_negative() -> None
     assert policy_from_dict({"wait_cost_per_day": 0}).wait_cost_per_day == 0.0
     with pytest.raises(InvalidPolicy, match="wait_cost_per_day"):
         policy_from_dict({"wait_cost_per_day": -1})
+
+
+def test_a_bad_row_names_the_person_and_the_value() -> None:
+    """A clerk finds the bad cell by whose row it is and what it held, not by counting rows."""
+    from scheduler.validation import check_traveller_row
+
+    row = {
+        "traveller_id": "T9", "name": "李四", "id_number": "360731199001010021", "phone": "1380000010",
+        "township_id": "360731100", "factory_id": "dg-changan", "earliest_date": "2026/2/20",
+        "report_date": "2026-02-24",
+    }  # fmt: skip
+    traveller, problems = check_traveller_row(row, None, None, row_number=7)
+    assert traveller is None
+    by_field = {p.field: p for p in problems}
+    assert set(by_field) == {"id_number", "phone"}  # 2026/2/20 is a date people write: accepted
+    assert by_field["id_number"].who == "李四" and by_field["id_number"].value == "360731199001010021"
+    assert by_field["phone"].value == "1380000010"
+    assert "row 7 (李四), field phone = '1380000010'" in str(by_field["phone"])

@@ -195,3 +195,19 @@ def test_numbers_and_yes_no_are_what_json_says(api: Api) -> None:
     assert api.patch("/fleet/coach53", "admin", json={"cost_per_km": False}).status_code == 422
     assert api.patch("/fleet/coach53", "admin", json={"count": True}).status_code == 422
     assert api.patch("/fleet/coach53", "admin", json={"cost_per_km": 9}).status_code == 200
+
+
+def test_a_refused_request_says_why_in_chinese_naming_the_field(api: Api) -> None:
+    """The Chinese message of a 422 names the fields in Chinese and says what is wrong in Chinese, with none of
+    pydantic's English ("Field required")."""
+    import re
+
+    missing = api.post("/travellers", "360731100", json={"phone": "13800000001"}).json()["detail_zh"]
+    assert "姓名：必填" in missing and "身份证号码：必填" in missing
+    assert not re.search(r"[A-Za-z]{3,}", missing), missing
+    negative = api.post(
+        "/reimbursements/receipts", "360731100", json={"number": "R", "amount": -1, "traveller_ids": [1]}
+    ).json()["detail_zh"]
+    assert "金额：须大于 0" in negative
+    day = api.get("/reports/daily", params={"date": "2026/02/30"}).json()["detail_zh"]
+    assert "日期：" in day and "Input" not in day
