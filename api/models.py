@@ -79,6 +79,8 @@ class Role(StrEnum):
     dispatcher = "dispatcher"
     township = "township"
     factory = "factory"
+    # The person travelling with one bus (随车人员): its riders and their boarding only; scope is the bus id.
+    escort = "escort"
 
 
 class TravellerStatus(StrEnum):

@@ -6,6 +6,7 @@
   traveller on a published bus or fallback to it, or on the bus today): it may need to call them at the gate.
 - A printed manifest (paper that travels with the bus) masks every ID number; its phones follow the rules above.
 - No caller (the public subsidy notice) sees both masked.
+- An escort (a link for one bus) sees its bus's riders: ID numbers masked, phones in full (to call a late rider).
 - The county admin (reference data, rules, tokens) sees no traveller; the audit log holds masked values only.
 
 Routes, pages and exports never read ``id_number`` or ``phone`` of a row themselves: they call ``shown``.
@@ -56,6 +57,8 @@ def shown(caller: Caller | None, traveller: m.Traveller, printed: bool = False) 
             full_id = full_phone = traveller.township_id == caller.scope
         elif caller.role == m.Role.factory:
             full_phone = traveller.factory_id == caller.scope and traveller.status in ARRIVING
+        elif caller.role == m.Role.escort:  # calls the riders of its own bus who are late at the stop
+            full_phone = traveller.bus_id == caller.scope
     return Shown(
         traveller.id_number if full_id and not printed else mask_id_number(traveller.id_number),
         traveller.phone if full_phone else mask_phone(traveller.phone),

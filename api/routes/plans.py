@@ -148,7 +148,7 @@ def get_fallback(
     plan = result.plan_of(date)
     if plan is None:
         raise not_found(f"date {date} in plan {plan_id}", f"计划 {plan_id} 中的 {date}")
-    rows = fallback_rows(session, plan)
+    rows = fallback_rows(session, plan, _caller)
     if format == "csv":
         return Response(
             table_csv(rows, FALLBACK_COLUMNS),

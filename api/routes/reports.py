@@ -54,7 +54,7 @@ def get_campaign_summary(
     last = end or settings.today_here()
     if start is not None and start > last:
         raise bad_input("from is after to", "开始日期晚于结束日期")
-    summary = campaign_summary(session, caller, settings.campaign, start, last)
+    summary = campaign_summary(session, caller, settings.campaign, start, last, m.MAX_CAMPAIGN_DAYS)
     if format == "xlsx":
         return Response(
             campaign_summary_xlsx(summary),

@@ -1,4 +1,5 @@
-"""Who sees which travellers: a township its own, a factory those bound for it, the dispatcher all."""
+"""Who sees which travellers: a township its own, a factory those bound for it, an escort its bus's riders, the
+dispatcher all."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from api.errors import not_found
 
 
 def traveller_filters(caller: Caller) -> list[Any]:
+    if caller.role == m.Role.escort:
+        return [m.Traveller.bus_id == caller.scope]
     if caller.role == m.Role.township:
         return [m.Traveller.township_id == caller.scope]
     if caller.role == m.Role.factory:
@@ -20,6 +23,8 @@ def traveller_filters(caller: Caller) -> list[Any]:
 
 
 def in_scope(caller: Caller, traveller: m.Traveller) -> bool:
+    if caller.role == m.Role.escort:
+        return traveller.bus_id == caller.scope
     if caller.role == m.Role.township:
         return traveller.township_id == caller.scope
     if caller.role == m.Role.factory:

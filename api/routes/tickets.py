@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlmodel import Field, Session, col, select
 
 from api import models as m
@@ -16,6 +16,7 @@ from api.routes.scope import in_scope, traveller_filters
 from api.services import lifecycle
 from api.services.manifest_pdf import find_font
 from api.services.slips import Slip, slips_pdf
+from api.services.tokens import create_token
 from scheduler.validation import normalise_phone
 
 router = APIRouter(tags=["tickets"])
@@ -82,6 +83,23 @@ def board_by_code(body: Scan, session: SessionDep, caller: TownshipOrDispatcherD
         "traveller_id": t.id, "name": t.name, "bus_id": t.bus_id, "seat": t.seat, "mode": t.mode,
         "status": t.status, "changed": changed,
     }  # fmt: skip
+
+
+@router.post("/buses/{bus_id}/escort-link", status_code=201)
+def escort_link(
+    bus_id: str, request: Request, session: SessionDep, caller: TownshipOrDispatcherDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """A link for the bus's escort that opens this bus only (its riders, ticking who boarded), working until two
+    days after the bus leaves. Shown once: only its hash is stored."""
+    bus, _riders_seen = _riders(session, caller, bus_id)
+    if bus.status != "published":
+        raise ApiError(409, "the bus was released", "该车已取消")
+    days = max(1, (bus.date - settings.today_here()).days + 2)
+    row, token = create_token(session, m.Role.escort, bus.id, f"escort of {bus.id}", days, issuer=caller)
+    session.commit()
+    path = f"/app/escort/{token}"
+    return {"bus_id": bus.id, "link": str(request.base_url).rstrip("/") + path, "path": path,
+            "expires_at": row.expires_at}  # fmt: skip
 
 
 @router.put("/buses/{bus_id}/escort", response_model=m.BusEscort)

@@ -43,10 +43,15 @@ def demand_for(session: Session, day: dt.date) -> dict[str, Any]:
         {"township_id": t, "township": names.get(t, t), "by_city": dict(c), "total": sum(c.values())}
         for t, c in sorted(cells.items())
     ]
+    by_city: dict[str, int] = defaultdict(int)
+    for c in cells.values():
+        for city, n in c.items():
+            by_city[city] += n
     return {
         "date": day.isoformat(),
         "cities": sorted(cities),
         "rows": rows,
+        "by_city": dict(by_city),  # the column totals
         "waiting": waiting_total,
         "planned": planned_total,
     }
@@ -59,3 +64,13 @@ def busiest_dates(session: Session, limit: int = 60) -> list[dt.date]:
         return []
     days = min((high - low).days + 1, limit)
     return [low + dt.timedelta(days=i) for i in range(days)]
+
+
+def waiting_by_date(session: Session, dates: list[dt.date]) -> dict[dt.date, int]:
+    """For each of ``dates``: how many registered travellers may leave on it (their window holds it)."""
+    windows = session.exec(
+        select(m.Traveller.earliest_date, m.Traveller.report_date, func.count())
+        .where(m.Traveller.status == m.TravellerStatus.registered)
+        .group_by(m.Traveller.earliest_date, m.Traveller.report_date)
+    ).all()
+    return {d: sum(n for low, high, n in windows if low <= d <= high) for d in dates}

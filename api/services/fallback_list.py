@@ -14,6 +14,8 @@ from sqlmodel import Session, select
 
 from api import models as m
 from api.convert import in_ids
+from api.deps import Caller
+from api.privacy import shown
 from api.web.i18n import MODES
 from scheduler.plan import Plan
 
@@ -21,6 +23,8 @@ COLUMNS = [
     ("traveller_id", "编号 id"),
     ("ref", "乡镇编号 ref"),
     ("name", "姓名 name"),
+    ("phone", "手机 phone"),
+    ("group_id", "同行组 group"),
     ("township", "乡镇 township"),
     ("factory", "企业 factory"),
     ("mode_zh", "方式 mode"),
@@ -29,7 +33,7 @@ COLUMNS = [
 ]
 
 
-def fallback_rows(session: Session, plan: Plan) -> list[dict[str, Any]]:
+def fallback_rows(session: Session, plan: Plan, caller: Caller) -> list[dict[str, Any]]:
     """The plan's fallback lines with each traveller's ref, name, township and factory, and the reason in both
     languages (``reason``, ``reason_zh``) beside its ``cause`` and ``params``."""
     ids = [int(f.traveller_id) for f in plan.fallback]
@@ -44,6 +48,8 @@ def fallback_rows(session: Session, plan: Plan) -> list[dict[str, Any]]:
                 "traveller_id": int(f.traveller_id),
                 "ref": t.ref if t else "",
                 "name": t.name if t else "?",
+                "phone": shown(caller, t).phone if t else "",
+                "group_id": t.group_id if t else "",
                 "township_id": t.township_id if t else "",
                 "township": towns.get(t.township_id, "") if t else "",
                 "factory_id": t.factory_id if t else "",

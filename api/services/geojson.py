@@ -1,4 +1,5 @@
-"""The county map as GeoJSON: townships, factories, assembly points and, for a plan, its bus lines."""
+"""The county map as GeoJSON: townships, factories, assembly points and, for a plan, its bus lines, and the
+corridors they make (one line per township and destination area, with its buses and riders) and the areas."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def county_geojson(session: Session, job: m.PlanJob | None = None, day: dt.date 
     for p in load_rules(session).assembly_points:
         places[p.point_id] = (p.lon, p.lat)
         features.append(_point(p.lon, p.lat, {"kind": "assembly_point", "id": p.point_id, "name": p.name}))
+    cities: dict[str, list[tuple[float, float]]] = {}
+    for f in session.exec(select(m.Factory)).all():
+        cities.setdefault(f.city, []).append((f.lon, f.lat))
     result = job_result(job) if job is not None else None
     found = None if result is None else result.days.get(day if day is not None else min(result.days))
     if job is not None and found is not None:
@@ -55,4 +59,45 @@ def county_geojson(session: Session, job: m.PlanJob | None = None, day: dt.date 
                     },
                 }
             )
+        features.extend(_corridors(found.plan.buses, places, cities))
     return {"type": "FeatureCollection", "features": features}
+
+
+def _centre(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+
+
+def _corridors(
+    buses: Any, places: dict[str, tuple[float, float]], cities: dict[str, list[tuple[float, float]]]
+) -> list[dict[str, Any]]:
+    """One straight line per (pickup place, destination area) with how many buses and riders take it, and one
+    point per destination area: a county's 250 bus lines read as a dozen corridors."""
+    corridors: dict[tuple[str, str], dict[str, Any]] = {}
+    areas: dict[str, int] = {}
+    for bus in buses:
+        if bus.area not in cities:
+            continue
+        areas[bus.area] = areas.get(bus.area, 0) + 1
+        for stop in bus.stops:
+            if stop.kind != "pickup" or stop.place_id not in places:
+                continue
+            c = corridors.setdefault((stop.place_id, bus.area), {"from": stop.place_name, "buses": 0, "riders": 0})
+            c["buses"] += 1
+            c["riders"] += len(stop.board)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [list(places[origin]), list(_centre(cities[area]))]},
+            "properties": {"kind": "corridor", "area": area, **c},
+        }
+        for (origin, area), c in sorted(corridors.items())
+    ]
+    features += [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(_centre(cities[area]))},
+            "properties": {"kind": "area", "name": area, "buses": n},
+        }
+        for area, n in sorted(areas.items())
+    ]
+    return features

@@ -7,7 +7,7 @@ The font is the first found of ``Settings.pdf_font`` and the Debian font files b
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller], caller: Caller)
         people = by_stop.pop(s.place_name, []) if s.kind == "pickup" else []
         stops.append(
             {
+                "place_id": s.place_id,
                 "name": s.place_name,
                 "kind": s.kind,
                 "arrival": format_for_people(bus.date, s.arrival_s),
@@ -76,6 +77,7 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller], caller: Caller)
     for name, people in by_stop.items():
         stops.append(
             {
+                "place_id": "",
                 "name": name or "?",
                 "kind": "pickup",
                 "arrival": "",
@@ -89,6 +91,7 @@ def stops_with_riders(bus: m.Bus, riders: Sequence[m.Traveller], caller: Caller)
 
 def _rider(t: m.Traveller, caller: Caller) -> dict[str, Any]:
     return {
+        "traveller_id": t.id,
         "seat": t.seat,
         "name": t.name,
         **personal(caller, t, printed=True),
@@ -98,15 +101,23 @@ def _rider(t: m.Traveller, caller: Caller) -> dict[str, Any]:
     }
 
 
-def manifests_pdf(pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]], font: Path, caller: Caller) -> bytes:
-    """One A4 page per bus (more if its list is long): header, route, then per stop its seat list."""
+def manifests_pdf(
+    pages: Sequence[tuple[m.Bus, Sequence[m.Traveller]]],
+    font: Path,
+    caller: Caller,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
+    """One A4 page per bus (more if its list is long): header, route, then per stop its seat list; ``progress``
+    hears how many buses are done."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_font("cjk", "", str(font))
     # Table headings are bold; WenQuanYi has one weight, so the same face serves.
     pdf.add_font("cjk", "B", str(font))
     pdf.set_title("乘车名单 manifests")
-    for bus, riders in pages:
+    for done, (bus, riders) in enumerate(pages):
+        if progress is not None:
+            progress(done)
         data = bus_to_domain(bus)
         stops = stops_with_riders(bus, riders, caller)
         pdf.add_page()

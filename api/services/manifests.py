@@ -108,7 +108,7 @@ def manifest_rows(
     return rows
 
 
-def _cell(key: str, value: Any) -> Any:
+def cell(key: str, value: Any) -> Any:
     if key == "changed":
         return "、".join(CHANGED_ZH.get(v, v) for v in value)
     return "" if value is None else value
@@ -119,11 +119,11 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
     writer = SafeCsvWriter(buffer)
     writer.writerow([label for _, label in COLUMNS])
     for row in rows:
-        writer.writerow([_cell(key, row[key]) for key, _ in COLUMNS])
+        writer.writerow([cell(key, row[key]) for key, _ in COLUMNS])
     # With a BOM, Excel opens the UTF-8 file with its Chinese intact.
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(rows: list[dict[str, Any]], title: str, columns: list[tuple[str, str]] | None = None) -> bytes:
     columns = columns or COLUMNS
-    return table_xlsx(({key: _cell(key, row.get(key)) for key, _ in columns} for row in rows), columns, title)
+    return table_xlsx(({key: cell(key, row.get(key)) for key, _ in columns} for row in rows), columns, title)

@@ -24,11 +24,13 @@ from typing import Any
 
 import openpyxl
 from openpyxl.styles import Font
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from api import models as m
 from api.convert import load_rules
 from api.deps import Caller
+from api.errors import bad_input
 from api.routes.scope import traveller_filters
 from api.settings import BEIJING, beijing_minute
 from scheduler.spreadsheet import safe_row
@@ -271,11 +273,20 @@ class CampaignSummary:
 
 
 def campaign_summary(
-    session: Session, caller: Caller, campaign: str, first: dt.date | None, last: dt.date
+    session: Session, caller: Caller, campaign: str, first: dt.date | None, last: dt.date, max_days: int
 ) -> CampaignSummary:
-    """The summary from ``first`` (default: the first travel date) to ``last``, for the county office."""
-    dates = session.exec(select(m.Traveller.travel_date).where(m.Traveller.campaign == campaign)).all()
-    first = first or min((d for d in dates if d is not None), default=last)
+    """The summary from ``first`` (default: the first travel date, at most ``max_days`` before ``last``) to
+    ``last``, for the county office.
+
+    Raises:
+        ApiError: 422 for a range of more than ``max_days`` dates (a campaign is two to four weeks).
+    """
+    if first is not None and (last - first).days + 1 > max_days:
+        raise bad_input(
+            f"a campaign summary covers at most {max_days} dates", f"返岗总结最多涵盖 {max_days} 天，请缩短日期范围"
+        )
+    first_travel = session.exec(select(func.min(m.Traveller.travel_date)).where(m.Traveller.campaign == campaign)).one()
+    first = first or max(first_travel or last, last - dt.timedelta(days=max_days - 1))
     report = daily_report(session, caller, campaign, last)
     days = []
     day = first

@@ -27,6 +27,10 @@ def check_scope(session: Session, role: m.Role, scope: str | None) -> str | None
         raise ApiError(422, f"unknown township {scope}", f"乡镇编号 {scope} 不存在")
     if role == m.Role.factory and session.get(m.Factory, scope) is None:
         raise ApiError(422, f"unknown factory {scope}", f"企业编号 {scope} 不存在")
+    if role == m.Role.escort:
+        bus = session.get(m.Bus, scope)
+        if bus is None or bus.status != "published":
+            raise ApiError(422, f"unknown or released bus {scope}", f"车辆 {scope} 不存在或已取消")
     return scope
 
 

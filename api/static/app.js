@@ -14,6 +14,9 @@ const postJSON = (url, body) =>
   send(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const message = (d) => (LANG === "en" ? d.detail || d.message : d.detail_zh || d.message_zh || d.detail);
 const problemText = (p) => (LANG === "en" ? p.message : p.message_zh);
+// Where a problem is, as a clerk finds it: the row, whose it is, the column and what it held.
+const problemPlace = (p) => [p.row ? tr(`第 ${p.row} 行`, `row ${p.row}`) : "", p.who || "",
+  p.field ? (LANG === "en" ? p.field : p.field_zh || p.field) + (p.value ? `“${p.value}”` : "") : ""].filter(Boolean).join(" · ");
 
 // ---- checks, the same rules as scheduler.validation -------------------------------------------------
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -133,7 +136,7 @@ function townshipPage() {
       list.id = "problems";
       for (const p of d.problems) {
         const li = document.createElement("li");
-        li.textContent = (p.row ? tr(`第 ${p.row} 行`, `row ${p.row}`) : "") + (p.field ? ` · ${p.field}` : "") + "：" + problemText(p);
+        li.textContent = problemPlace(p) + "：" + problemText(p);
         list.appendChild(li);
       }
       preview.append(head, list);
@@ -168,6 +171,7 @@ function townshipPage() {
 }
 
 // ---- dispatcher ----------------------------------------------------------------------------------
+const JOB_STATUS_ZH = { queued: "排队中", running: "规划中", done: "已完成", failed: "失败", published: "已发布" };
 function dispatcherPage() {
   const start = document.getElementById("start-plan");
   const progress = document.getElementById("plan-progress");
@@ -183,10 +187,10 @@ function dispatcherPage() {
     const poll = async () => {
       const s = await send(`/app/api/plans/${id}`);
       const job = s.data;
-      progress.textContent = tr(`计划 ${id}：${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message_zh || job.message || ""}`,
+      progress.textContent = tr(`计划 ${id}：${JOB_STATUS_ZH[job.status] || job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message_zh || ""}`,
                                 `plan ${id}: ${job.status} ${Math.round((job.progress || 0) * 100)}% ${job.message || ""}`);
       if (job.status === "queued" || job.status === "running") { setTimeout(poll, 500); return; }
-      if (job.status === "failed") { progress.textContent += " " + tr(job.error_zh || job.error || "", job.error || ""); button.disabled = false; return; }
+      if (job.status === "failed") { progress.textContent += " " + tr(job.error_zh || "", job.error || ""); button.disabled = false; return; }
       location.href = `/app/dispatcher?plan=${id}`;
     };
     poll();
@@ -202,6 +206,30 @@ function dispatcherPage() {
     const r = await postJSON("/app/api/plans", body);
     if (!r.ok) { progress.textContent = message(r.data); button.disabled = false; return; }
     follow(r.data.id, button);
+  });
+  const printAll = document.getElementById("print-all");
+  if (printAll) printAll.addEventListener("click", async () => {
+    printAll.disabled = true;
+    const out = document.getElementById("print-progress");
+    const r = await postJSON(`/app/api/plans/${printAll.dataset.planId}/print`, {});
+    if (!r.ok) { out.textContent = message(r.data); printAll.disabled = false; return; }
+    const poll = async () => {
+      const s = (await send(`/app/api/print/${r.data.id}`)).data;
+      if (s.error) { out.textContent = tr(`生成失败：${s.error}`, `Failed: ${s.error}`); printAll.disabled = false; return; }
+      if (!s.ready) { out.textContent = tr(`正在生成 ${s.done}/${s.total} 辆车……`, `Printing ${s.done}/${s.total} buses…`); setTimeout(poll, 500); return; }
+      out.textContent = "";
+      const a = document.createElement("a");
+      a.id = "print-download"; a.href = s.download; a.target = "_blank";
+      a.textContent = tr(`下载全部乘车名单（${s.total} 辆车，PDF）`, `Download all manifests (${s.total} buses, PDF)`);
+      out.append(a);
+      printAll.disabled = false;
+    };
+    poll();
+  });
+  const fallbackFilter = document.getElementById("fallback-filter");
+  if (fallbackFilter) fallbackFilter.addEventListener("input", () => {
+    const q = fallbackFilter.value.trim().toLowerCase();
+    for (const row of document.querySelectorAll("#fallback tbody tr")) row.hidden = q && !row.textContent.toLowerCase().includes(q);
   });
   const publish = document.getElementById("publish");
   if (publish) publish.addEventListener("click", async () => {
@@ -290,6 +318,21 @@ function boardingPage() {
       if (r.ok) setTimeout(() => location.reload(), 1000); else button.disabled = false;
     });
   }
+  for (const button of document.querySelectorAll("button.escort-link")) {
+    button.addEventListener("click", async () => {
+      const r = await postJSON(`/app/api/buses/${button.dataset.busId}/escort-link`, {});
+      const out = button.closest(".bus").querySelector(".escort-link-result");
+      out.textContent = "";
+      if (!r.ok) { out.textContent = message(r.data); return; }
+      const p = document.createElement("p");
+      p.textContent = tr("把这个链接或二维码发给随车人员（只显示这一次，出发两天后失效）：", "Send this link or QR code to the escort (shown once; it ends two days after departure):");
+      const a = document.createElement("a");
+      a.href = r.data.link; a.textContent = r.data.link; a.className = "escort-url";
+      const qr = document.createElement("div");
+      qr.innerHTML = r.data.qr_svg;  // generated by the service (segno), no user text in it
+      out.append(p, a, qr);
+    });
+  }
   for (const form of document.querySelectorAll(".escort-form")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -303,6 +346,23 @@ function boardingPage() {
   }
 }
 
+// ---- the bus on the road: the escort (or the clerk) ticks who boarded ------------------------------------
+function driverPage() {
+  const submit = document.getElementById("driver-boarding");
+  if (!submit) return;
+  submit.addEventListener("click", async () => {
+    const boarded = [...document.querySelectorAll("input.boarded:checked:not(:disabled)")].map((b) => Number(b.value));
+    const noShows = [...document.querySelectorAll("input.no-show:checked")].map((b) => Number(b.value));
+    const out = document.getElementById("driver-result");
+    if (boarded.some((id) => noShows.includes(id))) { out.className = "result bad"; out.textContent = tr("同一人不能既上车又未到", "Someone is ticked as boarded and no-show"); return; }
+    submit.disabled = true;
+    const r = await postJSON(`/app/api/escort/buses/${submit.dataset.busId}/boarding`, { boarded, no_shows: noShows });
+    out.className = r.ok ? "result ok" : "result bad";
+    out.textContent = r.ok ? tr(`上车 ${r.data.boarded} 人，未到 ${r.data.no_show} 人`, `${r.data.boarded} boarded, ${r.data.no_show} no-show`) : message(r.data);
+    if (r.ok) setTimeout(() => location.reload(), 1000); else submit.disabled = false;
+  });
+}
+
 // ---- factory -------------------------------------------------------------------------------------
 function factoryPage() {
   const form = document.getElementById("ticket-form");
@@ -314,6 +374,24 @@ function factoryPage() {
       ? (r.data.changed ? tr(`已确认到岗：${r.data.name}`, `Arrival confirmed: ${r.data.name}`)
                         : tr(`${r.data.name} 此前已确认到岗`, `${r.data.name} was already confirmed`))
       : `${code}：${message(r.data)}`;
+  });
+  // The reason drop-down shows only beside someone unticked: the exceptions.
+  for (const box of document.querySelectorAll("input.came:not(:disabled)")) {
+    const outcome = document.querySelector(`select.outcome[data-id="${box.value}"]`);
+    if (outcome) box.addEventListener("change", () => { outcome.hidden = box.checked; });
+  }
+  const search = document.getElementById("gate-search");
+  search.addEventListener("input", () => {
+    const q = search.value.trim().toLowerCase();
+    for (const card of document.querySelectorAll("details.bus")) {
+      let shown = 0;
+      for (const li of card.querySelectorAll("ul.people li")) {
+        li.hidden = q && !li.textContent.toLowerCase().includes(q);
+        shown += !li.hidden;
+      }
+      card.hidden = q && !shown;
+      if (q && shown) card.open = true;
+    }
   });
   const staffForm = document.getElementById("expected-form");
   staffForm.addEventListener("submit", async (event) => {
@@ -492,5 +570,5 @@ function adminPage() {
 }
 
 const PAGES = { township: townshipPage, dispatcher: dispatcherPage, factory: factoryPage, admin: adminPage,
-                boarding: boardingPage, receipts: receiptsPage, desk: deskPage };
+                boarding: boardingPage, receipts: receiptsPage, desk: deskPage, driver: driverPage };
 if (PAGES[document.body.dataset.page]) PAGES[document.body.dataset.page]();

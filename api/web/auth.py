@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import Caller, check_brake, get_session
+from api.deps import Caller, check_brake, client_address, get_session
 from api.models import Role
 from api.services.auth import authenticate
+from api.settings import Settings
 
 COOKIE = "fanggang_session"
 LANG_COOKIE = "fanggang_lang"
@@ -24,6 +26,36 @@ LANDING = {
     Role.township: "/app/township",
     Role.factory: "/app/factory",
 }
+
+
+def landing(caller: Caller) -> str:
+    """Where a signed-in person starts: their role's page; an escort, its bus."""
+    if caller.role == Role.escort:
+        return f"/app/buses/{caller.scope}/driver"
+    return LANDING[caller.role]
+
+
+def open_session(
+    request: Request, session: Session, settings: Settings, opened: tuple[Caller, str] | None, next: str = ""
+) -> Response:
+    """The answer to a sign-in: the session cookie and the page to go to, or back to the form (the failure
+    counted by the brake)."""
+    if opened is None:
+        request.app.state.auth_brake.failed(client_address(request))
+        return RedirectResponse("/app/login?error=1", status_code=303)
+    caller, session_token = opened
+    target = next if next.startswith("/app/") and not next.startswith("/app/login") else landing(caller)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session_token,
+        max_age=settings.session_days * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        path="/app",
+        secure=request.url.scheme == "https",
+    )
+    return response
 
 
 class NotSignedIn(Exception):
@@ -62,3 +94,5 @@ DispatcherPage = Annotated[Caller, Depends(role(Role.dispatcher))]
 TownshipPage = Annotated[Caller, Depends(role(Role.township))]
 FactoryPage = Annotated[Caller, Depends(role(Role.factory))]
 AdminPage = Annotated[Caller, Depends(role(Role.admin))]
+# Who ticks riders off on the bus's own page: the escort, or the township's clerk.
+EscortPage = Annotated[Caller, Depends(role(Role.escort, Role.township))]

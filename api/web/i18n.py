@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from api import models as m
@@ -14,6 +15,39 @@ MODES = {
     "free_ticket": ("免费车票", "free ticket"),
     "unplaced": ("未安排", "unplaced"),
 }
+
+
+JOB_STATUS = {
+    "queued": ("排队中", "queued"),
+    "running": ("规划中", "running"),
+    "done": ("已完成", "done"),
+    "failed": ("失败", "failed"),
+    "published": ("已发布", "published"),
+}
+
+
+def job_status(status: str) -> tuple[str, str]:
+    return JOB_STATUS.get(status, (status, status))
+
+
+def vehicle(vehicle_type: str, seats: int | None) -> tuple[str, str]:
+    """A coach type as people say it: "53座客车", not the fleet file's ``coach53``."""
+    if not seats:
+        return vehicle_type, vehicle_type
+    return f"{seats}座客车", f"{seats}-seat coach ({vehicle_type})"
+
+
+def people_day(day: dt.date | None) -> str:
+    """A date as people write it on a notice: 02月23日."""
+    return f"{day:%m月%d日}" if day else ""
+
+
+def people_time(moment: str | None) -> str:
+    """A stored local time ("2026-02-23 05:27") as people write it: 02月23日 05:27."""
+    if not moment:
+        return ""
+    parsed = dt.datetime.fromisoformat(moment)
+    return f"{parsed:%m月%d日 %H:%M}"
 
 
 def translator(lang: str) -> Callable[[str, str], str]:
@@ -30,10 +64,14 @@ def status_label(t: m.Traveller, lang: str) -> str:
     if t.status == m.TravellerStatus.registered:
         return tr("已登记，待安排", "registered")
     if t.status == m.TravellerStatus.planned:
-        day = t.travel_date.isoformat() if t.travel_date else ""
+        day = people_day(t.travel_date)
         if t.bus_id:
-            return tr(f"已安排：{day} 车次 {where} 座位 {t.seat}", f"planned on bus {where} ({day}, seat {t.seat})")
-        return tr(f"已安排：{day} {where}", f"planned: {where} ({day})")
+            when = people_time(t.board_time) or day
+            return tr(
+                f"已安排：{when} 在{t.boards_at}上车，车号 {where}，{t.seat}座",
+                f"planned: boards at {t.boards_at}, {t.board_time}, bus {where}, seat {t.seat}",
+            )
+        return tr(f"已安排：{day} {where}", f"planned: {where} ({t.travel_date})")
     if t.status == m.TravellerStatus.boarded:
         return tr(f"已出发（{where}）", f"departed ({where})")
     if t.status == m.TravellerStatus.arrived:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import io
 from typing import Any
 
+import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, func, select
@@ -14,7 +17,8 @@ from api.convert import bus_to_domain
 from api.deps import SessionDep, SettingsDep
 from api.routes import buses, notices, tickets
 from api.services import lifecycle
-from api.web.auth import TownshipPage
+from api.services.auth import sign_in_with_token
+from api.web.auth import TownshipPage, open_session
 from api.web.i18n import status_label
 from api.web.render import lang_of, render
 from scheduler.clock import format_for_people
@@ -93,6 +97,35 @@ def scan_boarding(body: tickets.Scan, session: SessionDep, caller: TownshipPage)
 @router.post("/api/buses/{bus_id}/boarding")
 def confirm_boarding(bus_id: str, body: buses.Boarding, session: SessionDep, caller: TownshipPage) -> dict[str, Any]:
     return buses.confirm_boarding(bus_id, body, session, caller)
+
+
+@router.post("/api/buses/{bus_id}/escort-link", status_code=201)
+def escort_link(
+    bus_id: str, request: Request, session: SessionDep, caller: TownshipPage, settings: SettingsDep
+) -> dict[str, Any]:
+    """The escort's link, and its QR code (SVG) for the escort's phone camera."""
+    made = tickets.escort_link(bus_id, request, session, caller, settings)
+    image = io.BytesIO()
+    segno.make(made["link"], error="m").save(image, kind="svg", scale=4, border=2)
+    return {**made, "qr_svg": image.getvalue().decode("utf-8")}
+
+
+@router.get("/escort/{token}")
+def escort_sign_in(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """The escort's link: opens a session on this browser for the one bus, and leaves the token out of the
+    address bar at once."""
+    opened = open_session(request, session, settings, sign_in_with_token(session, token[:200], settings.session_days))
+    target = opened.headers["location"]
+    if target.startswith("/app/login"):
+        return opened
+    # A link opened from a message app is a cross-site navigation, on which a SameSite=Strict cookie is not sent
+    # yet: the bus's page is opened by this page itself, on the service's own site.
+    page = HTMLResponse(
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={html.escape(target)}">'
+        f'<a href="{html.escape(target)}">打开本车名单 / open the bus</a>'
+    )
+    page.headers["set-cookie"] = opened.headers["set-cookie"]
+    return page
 
 
 @router.put("/api/buses/{bus_id}/escort")

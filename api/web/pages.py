@@ -26,10 +26,11 @@ from api.convert import (
     bus_to_domain,
     in_ids,
     job_result,
+    load_rules,
     missing_home_settings,
     policy_data,
 )
-from api.deps import Caller, SessionDep, SettingsDep, check_brake, client_address
+from api.deps import Caller, SessionDep, SettingsDep, check_brake
 from api.errors import ApiError, not_found, problem_summary
 from api.privacy import shown
 from api.routes import arrivals, audit, buses, expected, plans, reports, stats, tokens, travellers
@@ -37,30 +38,31 @@ from api.routes.audit import audit_entries
 from api.services.accounts import list_users
 from api.services.auth import authenticate, sign_in, sign_in_with_token
 from api.services.blank_template import blank_template
-from api.services.demand import busiest_dates, demand_for
+from api.services.demand import busiest_dates, demand_for, waiting_by_date
 from api.services.fallback_list import COLUMNS as FALLBACK_COLUMNS
 from api.services.fallback_list import fallback_pdf, fallback_rows
 from api.services.geojson import county_geojson
 from api.services.manifest_pdf import find_font, manifests_pdf, stops_with_riders
-from api.services.publishing import bus_public_id
 from api.services.registrations import import_file
 from api.services.reports import COLUMNS as REPORT_COLUMNS
 from api.services.reports import daily_report
 from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
-from api.web import desk, journeys, money
+from api.web import desk, documents, journeys, money
 from api.web.auth import (
     COOKIE,
-    LANDING,
     LANG_COOKIE,
     AdminPage,
     DispatcherPage,
+    EscortPage,
     FactoryPage,
     NotSignedIn,
     TownshipPage,
     WebCallerDep,
     WrongRole,
+    landing,
+    open_session,
 )
 from api.web.i18n import LANGS, status_label
 from api.web.render import HERE, lang_of, render
@@ -81,6 +83,7 @@ def install(app: FastAPI) -> None:
     app.include_router(journeys.router)
     app.include_router(money.router)
     app.include_router(desk.router)
+    app.include_router(documents.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _err: NotSignedIn) -> Response:
@@ -92,7 +95,7 @@ def install(app: FastAPI) -> None:
     async def _wrong_role(request: Request, err: WrongRole) -> Response:
         if request.url.path.startswith("/app/api/"):
             return JSONResponse({"detail": "not for your role", "detail_zh": "无权访问"}, status_code=403)
-        return RedirectResponse(LANDING[err.caller.role], status_code=303)
+        return RedirectResponse(landing(err.caller), status_code=303)
 
 
 # --------------------------------------------------------------------------------------------- sign-in
@@ -101,7 +104,7 @@ def install(app: FastAPI) -> None:
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse)
 def home(caller: WebCallerDep) -> Response:
-    return RedirectResponse(LANDING[caller.role], status_code=303)
+    return RedirectResponse(landing(caller), status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -129,22 +132,7 @@ def login(
         opened = sign_in(session, username, password, settings.session_days)
     else:
         opened = sign_in_with_token(session, token, settings.session_days)
-    if opened is None:
-        request.app.state.auth_brake.failed(client_address(request))
-        return RedirectResponse("/app/login?error=1", status_code=303)
-    caller, session_token = opened
-    target = next if next.startswith("/app/") and not next.startswith("/app/login") else LANDING[caller.role]
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        session_token,
-        max_age=settings.session_days * 24 * 3600,
-        httponly=True,
-        samesite="strict",
-        path="/app",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return open_session(request, session, settings, opened, next)
 
 
 @router.post("/logout")
@@ -271,20 +259,10 @@ async def confirm_import(
 # --------------------------------------------------------------------------------------------- dispatcher
 
 
-def _default_date(session: Session) -> dt.date:
-    row = session.exec(
-        select(m.Traveller.earliest_date, func.count())
-        .where(m.Traveller.status == m.TravellerStatus.registered)
-        .group_by(m.Traveller.earliest_date)
-        .order_by(func.count().desc())
-    ).first()
-    return row[0] if row else dt.date.today()
-
-
-def _clock(day: dt.date, seconds: int) -> str:
-    """ "05:28" on the plan's day, "02-21 05:28" on another."""
-    date, _, clock = format_for_people(day, seconds).partition(" ")
-    return clock if date == day.isoformat() else f"{date[5:]} {clock}"
+def _default_date(session: Session, today: dt.date) -> dt.date:
+    """The next date with demand: today, or the first date someone still waiting may leave if that is later."""
+    first = first_waiting_date(session)
+    return max(today, first) if first else today
 
 
 def _reason(message: Any, lang: str) -> str:
@@ -294,7 +272,9 @@ def _reason(message: Any, lang: str) -> str:
     return message.en if lang == "en" else message.zh
 
 
-def _plan_view(session: Session, job: m.PlanJob, lang: str, day: dt.date | None) -> dict[str, Any] | None:
+def _plan_view(
+    session: Session, caller: Caller, job: m.PlanJob, lang: str, day: dt.date | None
+) -> dict[str, Any] | None:
     """One date of a finished plan (default: its first date)."""
     result = job_result(job)
     if result is None:
@@ -303,24 +283,7 @@ def _plan_view(session: Session, job: m.PlanJob, lang: str, day: dt.date | None)
     found = result.days[day]
     plan = found.plan
     published = job.status == m.JobStatus.published or day.isoformat() in (job.published_dates or [])
-    buses = [
-        {
-            "bus_id": b.bus_id,
-            "public_id": (b.bus_id if found.kept else bus_public_id(job.id or 0, b.bus_id)) if published else None,
-            "vehicle_type": b.vehicle_type,
-            "coach_id": b.coach_id,
-            "load": b.load,
-            "seats": b.seats,
-            "area": b.area,
-            "departure": _clock(plan.date, b.stops[0].departure_s) if b.stops else "",
-            "arrival": _clock(plan.date, b.stops[-1].arrival_s) if b.stops else "",
-            "distance_km": b.distance_km,
-            "drivers": b.drivers,
-            "cost": b.cost,
-            "route": " → ".join(s.place_name for s in b.stops),
-        }
-        for b in plan.buses
-    ]
+    buses = documents.bus_rows(job, found, published)
     totals = plan.totals
     payers = [
         ("县包车费用", "county: chartered buses", totals.charter_cost),
@@ -334,7 +297,8 @@ def _plan_view(session: Session, job: m.PlanJob, lang: str, day: dt.date | None)
         "kept": found.kept,
         "buses": buses,
         "fallback": [
-            {**r, "reason": r["reason"] if lang == "en" else r["reason_zh"]} for r in fallback_rows(session, plan)
+            {**r, "reason": r["reason"] if lang == "en" else r["reason_zh"]}
+            for r in fallback_rows(session, plan, caller)
         ],
         "totals": totals,
         "payers": payers,
@@ -417,7 +381,7 @@ def dispatcher_page(
     plan: m.RowId | None = None,
 ) -> Response:
     job = session.get(m.PlanJob, plan) if plan else None
-    day = date or (job.date if job else None) or _default_date(session)
+    day = date or (job.date if job else None) or _default_date(session, settings.today_here())
     covering = or_(m.PlanJob.date == day, and_(m.PlanJob.date <= day, m.PlanJob.end_date >= day))  # type: ignore[operator]
     jobs = session.exec(select(m.PlanJob).where(covering).order_by(m.PlanJob.id.desc())).all()  # type: ignore[union-attr]
     if job is None:
@@ -435,13 +399,14 @@ def dispatcher_page(
         day=day,
         dates=busiest_dates(session),
         demand=demand_for(session, day),
+        waiting_by_date=waiting_by_date(session, busiest_dates(session)),
         jobs=jobs,
         job=job,
         campaign=campaign,
         overdue=_overdue_now(session, lang),
         campaign_from=opens,
         campaign_to=opens + dt.timedelta(days=20),
-        view=_plan_view(session, job, lang, date) if job is not None and show_day else None,
+        view=_plan_view(session, caller, job, lang, date) if job is not None and show_day else None,
         missing=[(name, *HOME_SETTINGS[name]) for name in missing],
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
@@ -505,21 +470,12 @@ def plan_manifests(plan_id: m.RowId, session: SessionDep, caller: DispatcherPage
     return _pdf([(b, list(r)) for b, r in pages], settings, f"plan-{plan_id}-manifests.pdf", caller)
 
 
-def _finished_plan(session: Session, plan_id: int, day: dt.date | None) -> Any:
-    job = session.get(m.PlanJob, plan_id)
-    result = job_result(job) if job is not None else None
-    plan = result.plan_of(day) if result is not None else None
-    if plan is None:
-        raise not_found(f"finished plan {plan_id}", f"已完成的计划 {plan_id}")
-    return plan
-
-
 @router.get("/plans/{plan_id}/fallback.csv")
 def plan_fallback_csv(
     plan_id: m.RowId, session: SessionDep, _caller: DispatcherPage, date: m.Day | None = None
 ) -> Response:
     """The plan's fallback list (of ``date``, default its first) for Excel, with the Chinese reasons."""
-    rows = fallback_rows(session, _finished_plan(session, plan_id, date))
+    rows = fallback_rows(session, documents.finished_plan(session, plan_id, date), _caller)
     return Response(
         table_csv(rows, FALLBACK_COLUMNS),
         media_type="text/csv; charset=utf-8",
@@ -531,9 +487,9 @@ def plan_fallback_csv(
 def plan_fallback_pdf(
     plan_id: m.RowId, session: SessionDep, _caller: DispatcherPage, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
-    plan = _finished_plan(session, plan_id, date)
+    plan = documents.finished_plan(session, plan_id, date)
     return Response(
-        fallback_pdf(plan_id, plan, fallback_rows(session, plan), find_font(settings.pdf_font)),
+        fallback_pdf(plan_id, plan, fallback_rows(session, plan, _caller), find_font(settings.pdf_font)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="plan-{plan_id}-fallback.pdf"'},
     )
@@ -547,7 +503,12 @@ def bus_manifest(bus_id: str, session: SessionDep, caller: WebCallerDep, setting
 
 @router.get("/buses/{bus_id}/driver", response_class=HTMLResponse)
 def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebCallerDep) -> Response:
+    """The bus as its driver and escort use it on the road: stops in order with their times and a map link,
+    the riders to tick off at each pickup (the escort and the township), and the manifest PDF."""
     bus, riders = buses._riders(session, caller, bus_id)
+    places = {t.id: (t.lat, t.lon) for t in session.exec(select(m.Township)).all()}
+    places |= {f.id: (f.lat, f.lon) for f in session.exec(select(m.Factory)).all()}
+    places |= {p.point_id: (p.lat, p.lon) for p in load_rules(session).assembly_points}
     return render(
         request,
         "driver.html",
@@ -556,7 +517,14 @@ def driver_view(request: Request, bus_id: str, session: SessionDep, caller: WebC
         drivers=bus_to_domain(bus).drivers,
         stops=stops_with_riders(bus, riders, caller),
         riders=len(riders),
+        places=places,
+        may_tick=caller.role in (m.Role.township, m.Role.escort) and bus.status == "published",
     )
+
+
+@router.post("/api/escort/buses/{bus_id}/boarding")
+def escort_boarding(bus_id: str, body: buses.Boarding, session: SessionDep, caller: EscortPage) -> dict[str, Any]:
+    return buses.confirm_boarding(bus_id, body, session, caller)
 
 
 # --------------------------------------------------------------------------------------------- factory
@@ -592,8 +560,9 @@ def factory_page(
             if bus is not None:
                 arrival = next((s.arrival_s for s in bus_to_domain(bus).stops if s.place_id == caller.scope), None)
                 group["arrival"] = "" if arrival is None else format_for_people(bus.date, arrival)
-                group["vehicle_type"] = bus.vehicle_type
+                group["vehicle_type"], group["seats"] = bus.vehicle_type, bus.seats
             group["arrived"] = sum(1 for p in group["people"] if p["status"] == "arrived")
+            group["elsewhere"] = sum(1 for p in group["people"] if p["status"] == "went_elsewhere")
     numbers = stats.stats(session, caller, None)["overall"]
     return render(
         request,
@@ -603,9 +572,23 @@ def factory_page(
         days=days,
         numbers=numbers,
         staff=expected.match_expected(caller.scope or "", session, caller, settings),
+        due=_due_so_far(session, caller.scope or "", settings.today_here()),
         date=date,
         campaign=settings.campaign,
     )
+
+
+def _due_so_far(session: Session, factory_id: str, today: dt.date) -> dict[str, Any]:
+    """到岗率 of those due: travellers placed to reach the factory on a date up to today, and how many arrived."""
+    statuses = session.exec(
+        select(m.Traveller.status).where(
+            m.Traveller.factory_id == factory_id,
+            m.Traveller.travel_date <= today,  # type: ignore[operator]
+            m.Traveller.status.in_(ON_THE_WAY),  # type: ignore[attr-defined]
+        )
+    ).all()
+    arrived = sum(1 for s in statuses if s == m.TravellerStatus.arrived)
+    return {"due": len(statuses), "arrived": arrived, "rate": arrived / len(statuses) if statuses else 0.0}
 
 
 @router.post("/api/arrivals")

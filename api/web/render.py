@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import Caller
 from api.web.auth import LANG_COOKIE
-from api.web.i18n import LANGS, MODES, translator
+from api.web.i18n import LANGS, MODES, job_status, people_time, translator, vehicle
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -33,6 +33,9 @@ def render(request: Request, name: str, caller: Caller | None, **context: Any) -
             "caller": caller,
             "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "modes": MODES,
+            "job_status": job_status,
+            "vehicle": vehicle,
+            "people_time": people_time,
             **context,
         },
     )

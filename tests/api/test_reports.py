@@ -122,3 +122,9 @@ def test_the_campaign_summary_adds_up_its_dates_and_costs_by_payer(api) -> None:
     assert costs[1][0] == "县财政（包车）" and costs[1][2] == charter
     assert api.get("/reports/campaign", "360731100").status_code == 403
     assert api.get("/reports/campaign", params={"from": "2026-02-23", "to": "2026-02-22"}).status_code == 422
+
+
+def test_the_campaign_summary_refuses_a_range_longer_than_a_campaign(api) -> None:
+    too_long = api.get("/reports/campaign", params={"from": "2000-01-01", "to": "2026-02-22"})
+    assert too_long.status_code == 422 and "62" in too_long.json()["detail_zh"]
+    assert len(api.get("/reports/campaign", params={"to": "2026-06-30"}).json()["days"]) <= 62

@@ -152,3 +152,50 @@ def test_boarding_by_code_boards_once_for_a_bus_rider_and_a_fallback(api: Api) -
     other = next(t for t in api.travellers("360731101") if t["status"] == "planned")
     assert api.post("/boarding", TOWNSHIP, json={"ticket_code": other["ticket_code"]}).status_code == 404
     assert api.post("/boarding", TOWNSHIP, json={"ticket_code": "NOSUCH22"}).status_code == 404
+
+
+def test_the_escorts_link_opens_one_bus_and_ticks_its_riders_only(api: Api) -> None:
+    """POST /buses/{id}/escort-link gives a link that signs a browser in for that bus only: its page lists the
+    riders with their phones and masked ID numbers, times as people write them and a map link; the escort
+    ticks who boarded; another bus, the travellers list and the township's page stay closed."""
+    api.plan("2026-02-20")
+    api.plan(DAY)
+    buses = api.get("/buses").json()
+    assert len(buses) >= 2, "the small county runs buses on both dates"
+    bus, other = buses[0], buses[1]
+    made = api.post(f"/buses/{bus['id']}/escort-link", TOWNSHIP if _rides(api, bus, TOWNSHIP) else "dispatcher")
+    assert made.status_code == 201, made.text
+    opened = api.client.get(made.json()["path"], follow_redirects=False)
+    assert opened.status_code == 200 and f"/app/buses/{bus['id']}/driver" in opened.text
+    cookie = {"fanggang_session": opened.cookies["fanggang_session"]}
+    api.client.cookies.clear()
+    page = api.client.get(f"/app/buses/{bus['id']}/driver", cookies=cookie)
+    assert page.status_code == 200
+    riders = api.get(f"/buses/{bus['id']}/manifest").json()["travellers"]
+    for r in riders:
+        assert r["phone"] in page.text and r["id_number"] not in page.text
+    assert "geo:" in page.text and "月" in page.text and "T0" not in page.text
+    assert api.client.get(f"/app/buses/{other['id']}/driver", cookies=cookie).status_code == 404
+    assert api.client.get("/app/township", cookies=cookie, follow_redirects=False).status_code == 303
+    first = riders[0]["traveller_id"]
+    ticked = api.client.post(f"/app/api/escort/buses/{bus['id']}/boarding", json={"boarded": [first]}, cookies=cookie)
+    assert ticked.status_code == 200 and ticked.json()["boarded"] == 1
+    assert api.get(f"/travellers/{first}").json()["status"] == "boarded"
+    other_rider = api.get(f"/buses/{other['id']}/manifest").json()["travellers"][0]["traveller_id"]
+    refused = api.client.post(
+        f"/app/api/escort/buses/{other['id']}/boarding", json={"boarded": [other_rider]}, cookies=cookie
+    )
+    assert refused.status_code == 404
+    assert api.get(f"/travellers/{other_rider}").json()["status"] == "planned"
+
+
+def _rides(api: Api, bus: dict, township: str) -> bool:
+    return any(t["bus_id"] == bus["id"] for t in api.travellers(township))
+
+
+def test_the_township_page_says_when_and_where_to_board(api: Api) -> None:
+    _plan(api)
+    rider = next(t for t in api.travellers(TOWNSHIP) if t["mode"] == "bus")
+    page = api.client.get("/app/township", cookies=api.cookies(TOWNSHIP)).text
+    when = f"{rider['board_time'][5:7]}月{rider['board_time'][8:10]}日 {rider['board_time'][11:16]}"
+    assert f"已安排：{when} 在{rider['boards_at']}上车，车号 {rider['bus_id']}，{rider['seat']}座" in page

@@ -115,10 +115,15 @@ def test_dispatcher_plans_publishes_and_prints(browser, server: Server) -> None:
     assert page.locator("#map path.leaflet-interactive").count() >= 1
     page.click("#publish")
     page.locator("#published-badge").wait_for(timeout=15_000)
-    href = page.locator("#print-all").get_attribute("href")
+    # Printing every manifest is a job: progress, then a download link.
+    page.click("#print-all")
+    href = page.locator("#print-download").get_attribute("href", timeout=60_000)
     pdf = page.context.request.get(server.url + href)
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.body().startswith(b"%PDF") and b"/FontFile2" in pdf.body()
+    for link in ("#buses-xlsx", "#manifests-xlsx"):
+        sheet = page.context.request.get(server.url + page.locator(link).get_attribute("href"))
+        assert sheet.status == 200 and sheet.body()[:2] == b"PK"
     bus = server.api("GET", "/buses").json()[0]["id"]
     page.goto(f"{server.url}/app/buses/{bus}/driver")
     assert page.locator("ol.riders li").count() == server.api("GET", f"/buses/{bus}").json()["load"]
@@ -130,11 +135,14 @@ def test_factory_confirms_a_bus_and_the_overview_shows_the_rate(browser, server:
     """dg-humen ticks its bus with one no-show; the arrivals are saved and the overview shows the new rate."""
     server.plan("2026-02-20")
     page = signed_in(browser, server, "dg-humen", viewport={"width": 390, "height": 844}, is_mobile=True)
-    card = page.locator("section.bus").first
+    card = page.locator("details.bus").first
     boxes = card.locator("input.came")
     riders = boxes.count()
     assert riders >= 2
+    # The reason drop-down shows only beside someone unticked.
+    assert card.locator("select.outcome:visible").count() == 0
     boxes.last.uncheck()
+    assert card.locator("select.outcome:visible").count() == 1
     card.locator(".confirm-bus").click()
     card.locator(".bus-result.ok").wait_for()
     mine = server.api("GET", "/travellers", "dg-humen").json()
@@ -142,6 +150,13 @@ def test_factory_confirms_a_bus_and_the_overview_shows_the_rate(browser, server:
     assert sum(t["no_shows"] for t in mine) == 1
     rate = f"{round((riders - 1) / len(mine) * 100, 1)}%"
     expect(page.locator("#arrival-rate")).to_have_text(rate)  # the page reloads after confirming
+    # The finished bus folds away; the search finds a person by name.
+    finished = page.locator("details.bus.finished").first
+    assert finished.get_attribute("open") is None
+    arrived = next(t for t in mine if t["status"] == "arrived")
+    page.fill("#gate-search", arrived["name"])
+    assert page.locator("ul.people li:visible").count() >= 1
+    assert all(arrived["name"] in text for text in page.locator("ul.people li:visible").all_inner_texts())
 
     page = signed_in(browser, server, "dispatcher")
     page.goto(f"{server.url}/app/overview")

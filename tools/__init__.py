@@ -1,0 +1,1 @@
+"""Build-time tools (not used by the service at run time)."""
