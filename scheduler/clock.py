@@ -37,6 +37,19 @@ def format_moment(day: dt.date, seconds: int) -> str:
     return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
+def day_zh(day: dt.date | None) -> str:
+    """A date as people write it on a notice or a page: 2月20日."""
+    return f"{day.month}月{day.day}日" if day else ""
+
+
+def moment_zh(moment: str | None) -> str:
+    """A stored local time ("2026-02-20 05:40") as people write it: 2月20日 05:40."""
+    if not moment:
+        return ""
+    parsed = dt.datetime.fromisoformat(moment)
+    return f"{day_zh(parsed.date())} {parsed:%H:%M}"
+
+
 def format_for_people(day: dt.date, seconds: int) -> str:
     """Seconds after midnight of ``day`` -> the date and time to the minute as people read it on a notice,
     seconds dropped (a coach at the stop at 05:40:30 is "05:40"): 2026-02-20 05:40."""

@@ -256,12 +256,10 @@ def file_type(content: bytes) -> tuple[str, str] | None:
 
 
 def _own_receipt(session: Session, caller: Caller, receipt_id: int) -> m.Receipt:
+    """The receipt, for the dispatcher or the township that submitted it; 404 for anyone else."""
     receipt = session.get(m.Receipt, receipt_id)
-    if (
-        receipt is None
-        or caller.role == m.Role.factory
-        or (caller.role == m.Role.township and receipt.township_id != caller.scope)
-    ):
+    theirs = receipt is not None and caller.role == m.Role.township and receipt.township_id == caller.scope
+    if receipt is None or not (caller.is_dispatcher or theirs):
         raise not_found(f"receipt {receipt_id}", f"票据 {receipt_id}")
     return receipt
 

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from api import models as m
+from scheduler.clock import day_zh, moment_zh
 from scheduler.spreadsheet import table_csv, table_xlsx
 
 # One SMS segment holds 70 Chinese characters; a longer text is sent (and paid) as two.
@@ -24,18 +25,6 @@ SMS_LIMIT = 70
 SIGNATURE = "【返岗】"
 # The columns SMS platforms import.
 EXPORT_COLUMNS = [("phone", "phone"), ("text", "text")]
-
-
-def _day(day: dt.date | None) -> str:
-    return f"{day.month}月{day.day}日" if day else ""
-
-
-def _clock(board_time: str | None) -> str:
-    """ "2026-02-20 05:40" -> "2月20日05:40"."""
-    if not board_time:
-        return ""
-    moment = dt.datetime.fromisoformat(board_time)
-    return f"{_day(moment.date())}{moment:%H:%M}"
 
 
 def _fit(template: str, place: str) -> str:
@@ -58,15 +47,16 @@ def compose(t: m.Traveller, reason: str) -> str:
     if reason == "overdue":
         return f"{who}报到日前已无可安排的返岗车次，请尽快联系乡镇。"
     if t.mode == "bus":
+        when = moment_zh(t.board_time)
         changed = "乘车时间有变：" if reason == "retime" else ""
         return _fit(
-            f"{who}{changed}{_clock(t.board_time)}在{{place}}上车，车号{t.bus_id}，{t.seat}座，票号{t.ticket_code}。",
+            f"{who}{changed}{when}在{{place}}上车，车号{t.bus_id}，{t.seat}座，票号{t.ticket_code}。",
             t.boards_at or "",
         )
     if t.mode == "township_transport":
-        return f"{who}{_day(t.travel_date)}由乡镇安排车辆送您返岗，凭码{t.ticket_code}乘车，详询乡镇。"
+        return f"{who}{day_zh(t.travel_date)}由乡镇安排车辆送您返岗，凭码{t.ticket_code}乘车，详询乡镇。"
     if t.mode == "free_ticket":
-        return f"{who}已为您购{_day(t.travel_date)}免费车票，凭码{t.ticket_code}到乡镇领取。"
+        return f"{who}已为您购{day_zh(t.travel_date)}免费车票，凭码{t.ticket_code}到乡镇领取。"
     return f"{who}您的返岗安排有变，请联系乡镇。"
 
 
@@ -84,17 +74,15 @@ def queue(session: Session, travellers: Iterable[m.Traveller], reason: str) -> i
             .values(status=m.NoticeStatus.superseded)
         )
     now = m.utcnow()
-    session.add_all(
-        m.Notice(
-            traveller_id=t.id or 0,
-            township_id=t.township_id,
-            phone=t.phone,
-            text=compose(t, reason),
-            reason=reason,
-            created_at=now,
-        )
-        for t in rows
-    )
+    # One statement for a publication's thousands (notices follow from the change; they are not audited apart).
+    session.execute(
+        insert(m.Notice),
+        [
+            {"traveller_id": t.id, "township_id": t.township_id, "phone": t.phone, "text": compose(t, reason),
+             "reason": reason, "status": m.NoticeStatus.queued.value, "created_at": now}
+            for t in rows
+        ],
+    )  # fmt: skip
     return len(rows)
 
 

@@ -5,6 +5,7 @@ for the county. Definitions (stated on the sheet too):
 - departed by bus: boarded (or later arrived) on a bus whose date is not after the report's; by township
   transport or ticket: planned with that mode on a travel date not after the report's and not cancelled (no one
   confirms their boarding, so their travel date counts).
+- tickets used: free-ticket travellers whose code was scanned at boarding (or who later arrived).
 - arrived: confirmed at the factory gate by the end of the date.
 - 返岗率 (return-to-work rate) = departed / registered; 到岗率 (arrival rate) = arrived / departed.
 - in / out of province: departed to a factory in / outside the county's province.
@@ -35,7 +36,9 @@ from api.routes.scope import traveller_filters
 from api.settings import BEIJING, beijing_minute
 from scheduler.spreadsheet import safe_row
 
-FALLBACK_DEPARTED = {"planned", "arrived", "went_elsewhere"}
+# A fallback traveller whose code was scanned when the township's vehicle or the free ticket was used is boarded.
+FALLBACK_DEPARTED = {"planned", "boarded", "arrived", "went_elsewhere"}
+USED = {"boarded", "arrived", "went_elsewhere"}
 BUS_DEPARTED = {"boarded", "arrived", "went_elsewhere"}
 
 
@@ -47,6 +50,7 @@ class Figures:
     by_bus: int = 0
     by_township_transport: int = 0
     by_ticket: int = 0
+    tickets_used: int = 0
     departed: int = 0
     arrived: int = 0
     in_province: int = 0
@@ -70,6 +74,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("by_bus", "包车出发 by bus"),
     ("by_township_transport", "乡镇自行组织 township transport"),
     ("by_ticket", "免费车票 by ticket"),
+    ("tickets_used", "免费车票已使用 tickets used"),
     ("departed", "已出发 departed"),
     ("arrived", "已到岗 arrived"),
     ("return_rate", "返岗率 return rate"),
@@ -88,6 +93,7 @@ DEFINITIONS: list[tuple[str, str]] = [
         "乡镇自行组织 / 免费车票",
         "安排为该方式、出行日期不晚于报告日且未取消的人数（此类出行无上车确认，按出行日期计）。",
     ),
+    ("免费车票已使用", "免费车票人员中，上车时已扫码（或其后已到岗）的人数。"),
     ("已到岗", "截至报告日企业已确认到岗的人数。"),
     ("返岗率", "已出发 ÷ 登记人数。"),
     ("到岗率", "已到岗 ÷ 已出发。"),
@@ -165,6 +171,7 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
                     figures.by_bus += mode == "bus"
                     figures.by_township_transport += mode == "township_transport"
                     figures.by_ticket += mode == "free_ticket"
+                    figures.tickets_used += mode == "free_ticket" and t.status in USED
                     figures.departed += 1
                     figures.in_province += in_province
                     figures.out_of_province += not in_province

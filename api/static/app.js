@@ -481,13 +481,13 @@ function deskPage() {
   tokenForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = Object.fromEntries([...new FormData(tokenForm)].filter(([, v]) => v !== ""));
-    const r = await postJSON("/app/api/desk/tokens", body);
+    const r = await postJSON("/app/api/tokens", body);
     say("desk-token-result", r, (d) => tr(`新令牌（只显示这一次，请立即保存）：${d.token}`, `New token (shown this once; save it now): ${d.token}`));
   });
   for (const button of document.querySelectorAll(".desk-revoke")) {
     button.addEventListener("click", async () => {
       if (!confirm(tr("吊销后该令牌立即失效，确定吗？", "The token stops working at once. Revoke it?"))) return;
-      const r = await postJSON(`/app/api/desk/tokens/${button.dataset.tokenId}/revoke`, {});
+      const r = await postJSON(`/app/api/tokens/${button.dataset.tokenId}/revoke`, {});
       if (r.ok) location.reload(); else alert(message(r.data));
     });
   }

@@ -90,9 +90,12 @@ def role(*roles: Role):  # type: ignore[no-untyped-def]
 
 
 WebCallerDep = Annotated[Caller, Depends(web_caller)]
+# The county's figures: everyone who works for the campaign, not an escort's one-bus link.
+CountyPage = Annotated[Caller, Depends(role(Role.admin, Role.dispatcher, Role.township, Role.factory))]
 DispatcherPage = Annotated[Caller, Depends(role(Role.dispatcher))]
 TownshipPage = Annotated[Caller, Depends(role(Role.township))]
 FactoryPage = Annotated[Caller, Depends(role(Role.factory))]
 AdminPage = Annotated[Caller, Depends(role(Role.admin))]
+TokenIssuerPage = Annotated[Caller, Depends(role(Role.admin, Role.dispatcher))]
 # Who ticks riders off on the bus's own page: the escort, or the township's clerk.
 EscortPage = Annotated[Caller, Depends(role(Role.escort, Role.township))]

@@ -13,7 +13,7 @@ from sqlmodel import col, func, select
 from api import models as m
 from api.convert import policy_data
 from api.deps import SessionDep, SettingsDep
-from api.routes import buses, notices, reports, rules, subsidies, tokens
+from api.routes import buses, notices, reports, rules, subsidies
 from api.services.tokens import list_tokens
 from api.settings import beijing_minute
 from api.web.auth import DispatcherPage
@@ -85,16 +85,6 @@ def notices_download(session: SessionDep, caller: DispatcherPage) -> Any:
 @router.post("/api/buses/{bus_id}/release")
 def release_bus(bus_id: str, session: SessionDep, caller: DispatcherPage) -> dict[str, Any]:
     return buses.release(bus_id, session, caller)
-
-
-@router.post("/api/desk/tokens", status_code=201)
-def issue_token(body: m.TokenCreate, session: SessionDep, settings: SettingsDep, caller: DispatcherPage) -> Any:
-    return tokens.issue_token(body, session, settings, caller)
-
-
-@router.post("/api/desk/tokens/{token_id}/revoke")
-def revoke_token(token_id: m.RowId, session: SessionDep, caller: DispatcherPage) -> Any:
-    return tokens.delete_token(token_id, session, caller)
 
 
 @router.post("/api/rules")

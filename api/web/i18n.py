@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from api import models as m
+from scheduler.clock import day_zh, moment_zh
 
 LANGS = ("zh", "en")
 
@@ -37,19 +37,6 @@ def vehicle(vehicle_type: str, seats: int | None) -> tuple[str, str]:
     return f"{seats}座客车", f"{seats}-seat coach ({vehicle_type})"
 
 
-def people_day(day: dt.date | None) -> str:
-    """A date as people write it on a notice: 02月23日."""
-    return f"{day:%m月%d日}" if day else ""
-
-
-def people_time(moment: str | None) -> str:
-    """A stored local time ("2026-02-23 05:27") as people write it: 02月23日 05:27."""
-    if not moment:
-        return ""
-    parsed = dt.datetime.fromisoformat(moment)
-    return f"{parsed:%m月%d日 %H:%M}"
-
-
 def translator(lang: str) -> Callable[[str, str], str]:
     def t(zh: str, en: str) -> str:
         return en if lang == "en" else zh
@@ -64,9 +51,9 @@ def status_label(t: m.Traveller, lang: str) -> str:
     if t.status == m.TravellerStatus.registered:
         return tr("已登记，待安排", "registered")
     if t.status == m.TravellerStatus.planned:
-        day = people_day(t.travel_date)
+        day = day_zh(t.travel_date)
         if t.bus_id:
-            when = people_time(t.board_time) or day
+            when = moment_zh(t.board_time) or day
             return tr(
                 f"已安排：{when} 在{t.boards_at}上车，车号 {where}，{t.seat}座",
                 f"planned: boards at {t.boards_at}, {t.board_time}, bus {where}, seat {t.seat}",

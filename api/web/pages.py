@@ -54,10 +54,12 @@ from api.web.auth import (
     COOKIE,
     LANG_COOKIE,
     AdminPage,
+    CountyPage,
     DispatcherPage,
     EscortPage,
     FactoryPage,
     NotSignedIn,
+    TokenIssuerPage,
     TownshipPage,
     WebCallerDep,
     WrongRole,
@@ -697,12 +699,13 @@ async def admin_load_county(
 
 
 @router.post("/api/tokens", status_code=201)
-def admin_issue_token(body: m.TokenCreate, session: SessionDep, settings: SettingsDep, caller: AdminPage) -> Any:
+def page_issue_token(body: m.TokenCreate, session: SessionDep, settings: SettingsDep, caller: TokenIssuerPage) -> Any:
+    """The admin's page and the dispatcher's desk (which issues township and factory tokens only)."""
     return tokens.issue_token(body, session, settings, caller)
 
 
 @router.post("/api/tokens/{token_id}/revoke")
-def admin_revoke_token(token_id: m.RowId, session: SessionDep, caller: AdminPage) -> Any:
+def page_revoke_token(token_id: m.RowId, session: SessionDep, caller: TokenIssuerPage) -> Any:
     return tokens.delete_token(token_id, session, caller)
 
 
@@ -721,7 +724,7 @@ def admin_update_user(user_id: m.RowId, body: m.UserUpdate, session: SessionDep,
 
 @router.get("/overview", response_class=HTMLResponse)
 def overview_page(
-    request: Request, session: SessionDep, caller: WebCallerDep, settings: SettingsDep, date: m.Day | None = None
+    request: Request, session: SessionDep, caller: CountyPage, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
     numbers = stats.stats(session, caller, None)
     report = daily_report(session, caller, settings.campaign, date or settings.today_here())
@@ -746,6 +749,6 @@ def overview_page(
 
 @router.get("/reports/daily.xlsx")
 def daily_report_download(
-    session: SessionDep, caller: WebCallerDep, settings: SettingsDep, date: m.Day | None = None
+    session: SessionDep, caller: CountyPage, settings: SettingsDep, date: m.Day | None = None
 ) -> Response:
     return reports.get_daily_report(session, caller, settings, date, format="xlsx")

@@ -11,7 +11,8 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import Caller
 from api.web.auth import LANG_COOKIE
-from api.web.i18n import LANGS, MODES, job_status, people_time, translator, vehicle
+from api.web.i18n import LANGS, MODES, job_status, translator, vehicle
+from scheduler.clock import moment_zh
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -35,7 +36,7 @@ def render(request: Request, name: str, caller: Caller | None, **context: Any) -
             "modes": MODES,
             "job_status": job_status,
             "vehicle": vehicle,
-            "people_time": people_time,
+            "people_time": moment_zh,
             **context,
         },
     )

@@ -108,12 +108,12 @@ def test_the_desk_releases_a_bus_issues_a_township_token_and_sends_notices(api: 
     assert released.status_code == 200 and released.json()["released"] == bus["load"]
     freed = [n for n in api.get("/notices").json() if n["reason"] == "release"]
     assert len(freed) == bus["load"]
-    token = api.client.post("/app/api/desk/tokens", json={"role": "township", "scope": TOWNSHIP}, cookies=desk)
+    token = api.client.post("/app/api/tokens", json={"role": "township", "scope": TOWNSHIP}, cookies=desk)
     assert token.status_code == 201
     assert (
         api.client.get("/travellers", headers={"Authorization": f"Bearer {token.json()['token']}"}).status_code == 200
     )
-    admin = api.client.post("/app/api/desk/tokens", json={"role": "admin"}, cookies=desk)
+    admin = api.client.post("/app/api/tokens", json={"role": "admin"}, cookies=desk)
     assert admin.status_code == 403
     sent = api.client.post("/app/api/notices/send", json={}, cookies=desk)
     assert sent.status_code == 200 and sent.json()["sent"] > 0

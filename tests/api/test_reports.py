@@ -128,3 +128,19 @@ def test_the_campaign_summary_refuses_a_range_longer_than_a_campaign(api) -> Non
     too_long = api.get("/reports/campaign", params={"from": "2000-01-01", "to": "2026-02-22"})
     assert too_long.status_code == 422 and "62" in too_long.json()["detail_zh"]
     assert len(api.get("/reports/campaign", params={"to": "2026-06-30"}).json()["days"]) <= 62
+
+
+def test_a_free_ticket_is_issued_used_and_counted(api) -> None:
+    """A free-ticket traveller gets a code at publish; scanned at boarding it is counted as used, and still as
+    departed by ticket."""
+    api.patch("/rules", "admin", json={"charter_min_group": 20, "scattered_max": 3})
+    api.plan(DAY)
+    tickets = [t for t in api.travellers() if t["mode"] == "free_ticket"]
+    assert tickets and all(t["ticket_code"] for t in tickets)
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    before = api.get("/reports/daily", params={"date": today}).json()["county_total"]["cumulative"]
+    assert before["by_ticket"] == len(tickets) and before["tickets_used"] == 0
+    used = tickets[0]
+    assert api.post("/boarding", used["township_id"], json={"ticket_code": used["ticket_code"]}).status_code == 200
+    after = api.get("/reports/daily", params={"date": today}).json()["county_total"]["cumulative"]
+    assert after["by_ticket"] == len(tickets) and after["tickets_used"] == 1

@@ -176,7 +176,9 @@ def test_the_escorts_link_opens_one_bus_and_ticks_its_riders_only(api: Api) -> N
         assert r["phone"] in page.text and r["id_number"] not in page.text
     assert "geo:" in page.text and "月" in page.text and "T0" not in page.text
     assert api.client.get(f"/app/buses/{other['id']}/driver", cookies=cookie).status_code == 404
-    assert api.client.get("/app/township", cookies=cookie, follow_redirects=False).status_code == 303
+    for closed in ("/app/township", "/app/overview", "/app/reports/daily.xlsx"):
+        assert api.client.get(closed, cookies=cookie, follow_redirects=False).status_code == 303, closed
+    assert api.client.get("/travellers", cookies=cookie).status_code == 401  # the API needs a token
     first = riders[0]["traveller_id"]
     ticked = api.client.post(f"/app/api/escort/buses/{bus['id']}/boarding", json={"boarded": [first]}, cookies=cookie)
     assert ticked.status_code == 200 and ticked.json()["boarded"] == 1
@@ -197,5 +199,5 @@ def test_the_township_page_says_when_and_where_to_board(api: Api) -> None:
     _plan(api)
     rider = next(t for t in api.travellers(TOWNSHIP) if t["mode"] == "bus")
     page = api.client.get("/app/township", cookies=api.cookies(TOWNSHIP)).text
-    when = f"{rider['board_time'][5:7]}月{rider['board_time'][8:10]}日 {rider['board_time'][11:16]}"
+    when = f"{int(rider['board_time'][5:7])}月{int(rider['board_time'][8:10])}日 {rider['board_time'][11:16]}"
     assert f"已安排：{when} 在{rider['boards_at']}上车，车号 {rider['bus_id']}，{rider['seat']}座" in page

@@ -29,6 +29,9 @@ def main(base: str, dispatcher: str, township: str, factory: str, plan_id: str, 
         ("dispatcher-plan", dispatcher, f"/app/dispatcher?plan={plan_id}", "#map[data-features]", {}),
         ("driver-phone", dispatcher, f"/app/buses/{bus_id}/driver", None, {"width": 390, "height": 844}),
         ("factory-phone", factory, "/app/factory", None, {"width": 390, "height": 844}),
+        ("boarding-phone", township, "/app/township/boarding", None, {"width": 390, "height": 844}),
+        ("receipts", township, "/app/township/receipts", None, {}),
+        ("desk", dispatcher, "/app/dispatcher/desk", None, {}),
         ("overview", dispatcher, "/app/overview", None, {}),
         ("overview-en", dispatcher, "/app/overview", None, {"lang": "en"}),
     ]
@@ -55,7 +58,7 @@ def main(base: str, dispatcher: str, township: str, factory: str, plan_id: str, 
                     page.wait_for_selector(ready, state="attached", timeout=60_000)
                 times.append(time.perf_counter() - start)
             size = page.evaluate("document.documentElement.outerHTML.length")
-            full_page = name not in ("township", "factory-phone", "driver-phone")
+            full_page = name not in ("township", "factory-phone", "driver-phone", "boarding-phone")
             page.screenshot(path=str(OUT / f"{name}.png"), full_page=full_page)
             print(f"{name:20s} {statistics.median(times) * 1000:7.0f} ms  (html {size / 1024:.0f} KiB)")
             ctx.close()

@@ -111,7 +111,9 @@ def test_dispatcher_plans_publishes_and_prints(browser, server: Server) -> None:
     assert page.locator("#buses tbody tr").count() >= 1
     assert "0 处" in page.locator("#violations").inner_text()
     assert "包车" in page.locator("#jobs tbody tr.current").inner_text()  # the job's message in Chinese
-    page.wait_for_function("document.getElementById('map').dataset.features > 0")
+    # The page's CSP forbids eval, so wait on the attribute the map sets when drawn, not on a JS predicate.
+    page.locator("#map[data-features]").wait_for(state="attached", timeout=30_000)
+    assert int(page.locator("#map").get_attribute("data-corridors")) >= 1
     assert page.locator("#map path.leaflet-interactive").count() >= 1
     page.click("#publish")
     page.locator("#published-badge").wait_for(timeout=15_000)
