@@ -33,7 +33,9 @@ def desk_page(
         .group_by(m.Notice.township_id)
     ).all()
     towns = dict(session.exec(select(m.Township.id, m.Township.name).order_by(m.Township.id)).all())
-    day = date or settings.today_here()
+    today = settings.today_here()
+    next_bus = session.exec(select(func.min(m.Bus.date)).where(m.Bus.status == "published", m.Bus.date >= today)).one()
+    day = date or next_bus or today
     published = session.exec(
         select(m.Bus).where(m.Bus.date == day, m.Bus.status == "published").order_by(col(m.Bus.id))
     ).all()
@@ -64,7 +66,17 @@ def desk_page(
         subsidy_total=money["total"],
         subsidy_count=len(money["subsidies"]),
         when=beijing_minute,
+        shown_rule=_shown_rule,
     )
+
+
+def _shown_rule(value: Any) -> str:
+    """A setting's value in the history: a number or text as it is; a list (assembly points) only as changed."""
+    if value is None:
+        return "—"
+    if isinstance(value, list | dict):
+        return "（已修改）"
+    return str(value)
 
 
 @router.get("/reports/campaign.xlsx")

@@ -26,6 +26,19 @@ JOB_STATUS = {
 }
 
 
+ROLES = {
+    "admin": ("县管理员", "county admin"),
+    "dispatcher": ("县调度", "dispatcher"),
+    "township": ("乡镇", "township"),
+    "factory": ("企业", "factory"),
+    "escort": ("随车人员", "escort"),
+}
+
+
+def role_label(role: str) -> tuple[str, str]:
+    return ROLES.get(role, (role, role))
+
+
 def job_status(status: str) -> tuple[str, str]:
     return JOB_STATUS.get(status, (status, status))
 

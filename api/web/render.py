@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import Caller
 from api.web.auth import LANG_COOKIE
-from api.web.i18n import LANGS, MODES, job_status, translator, vehicle
+from api.web.i18n import LANGS, MODES, job_status, role_label, translator, vehicle
 from scheduler.clock import moment_zh
 
 HERE = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ def render(request: Request, name: str, caller: Caller | None, **context: Any) -
             "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "modes": MODES,
             "job_status": job_status,
+            "role_label": role_label,
             "vehicle": vehicle,
             "people_time": moment_zh,
             **context,
