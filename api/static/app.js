@@ -162,6 +162,25 @@ function townshipPage() {
     if (r.ok) setTimeout(() => location.reload(), 1200);
   });
 
+  // After publish too: a corrected phone keeps the seat; a cancellation frees it (both notify the traveller).
+  for (const button of document.querySelectorAll("button.fix-phone")) {
+    button.addEventListener("click", async () => {
+      const id = button.closest("tr").dataset.id;
+      const phone = prompt(tr("新的手机号码：", "New mobile number:"), button.dataset.phone || "");
+      if (!phone) return;
+      const r = await send(`/app/api/travellers/${id}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ phone }) });
+      if (r.ok) location.reload(); else alert(message(r.data));
+    });
+  }
+  for (const button of document.querySelectorAll("button.cancel")) {
+    button.addEventListener("click", async () => {
+      const id = button.closest("tr").dataset.id;
+      const reason = prompt(tr(`取消 ${button.dataset.name} 的登记，原因：`, `Cancel ${button.dataset.name}; reason:`));
+      if (!reason) return;
+      const r = await postJSON(`/app/api/travellers/${id}/cancel`, { reason });
+      if (r.ok) location.reload(); else alert(message(r.data));
+    });
+  }
   const filter = document.getElementById("filter");
   filter.addEventListener("input", () => {
     const q = filter.value.trim().toLowerCase();

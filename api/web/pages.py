@@ -225,6 +225,20 @@ def register_traveller(
     return {"id": row.id, "ref": row.ref, "name": row.name}
 
 
+@router.patch("/api/travellers/{traveller_id}")
+def correct_traveller(
+    traveller_id: m.RowId, body: m.TravellerUpdate, session: SessionDep, caller: TownshipPage, settings: SettingsDep
+) -> Any:
+    row = travellers.update_traveller(traveller_id, body, session, caller, settings)
+    return {"id": row.id, "version": row.version, "seat": row.seat}
+
+
+@router.post("/api/travellers/{traveller_id}/cancel")
+def cancel_traveller(traveller_id: m.RowId, body: m.TravellerCancel, session: SessionDep, caller: TownshipPage) -> Any:
+    row = travellers.cancel_traveller(traveller_id, body, session, caller)
+    return {"id": row.id, "status": row.status}
+
+
 async def _upload(file: UploadFile, limit: int) -> bytes:
     content = await file.read(limit + 1)
     if len(content) > limit:

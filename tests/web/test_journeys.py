@@ -87,3 +87,31 @@ def test_the_factory_uploads_its_staff_list_and_sees_the_rate_against_it(browser
     expect(page.locator("#expected-rate")).to_have_text("0.0%")
     expect(page.locator("#not-registered")).to_contain_text("未登记")
     assert not page.js_errors
+
+
+def test_the_clerk_corrects_a_phone_after_publish_and_cancels_a_rider(browser, server: Server) -> None:
+    """On the township's page: a new phone after publish keeps bus, seat and ticket; a cancellation frees the
+    seat at once (the bus's load drops and its manifest shows the seat free)."""
+    server.plan(DAY)
+    riders = [t for t in server.api("GET", "/travellers", TOWNSHIP).json() if t["status"] == "planned" and t["bus_id"]]
+    fixed, leaving = riders[0], riders[1]
+    load = server.api("GET", f"/buses/{leaving['bus_id']}").json()["load"]
+    page = signed_in(browser, server, TOWNSHIP)
+    page.once("dialog", lambda dialog: dialog.accept("139 0000 2222"))
+    with page.expect_navigation():  # the page reloads once the change is saved
+        page.locator(f'tr[data-id="{fixed["id"]}"] button.fix-phone').click()
+    after = server.api("GET", f"/travellers/{fixed['id']}").json()
+    assert after["phone"] == "13900002222"
+    assert (after["bus_id"], after["seat"], after["ticket_code"]) == (
+        fixed["bus_id"],
+        fixed["seat"],
+        fixed["ticket_code"],
+    )
+    page.once("dialog", lambda dialog: dialog.accept("留在本地就业"))
+    with page.expect_navigation():
+        page.locator(f'tr[data-id="{leaving["id"]}"] button.cancel').click()
+    assert server.api("GET", f"/travellers/{leaving['id']}").json()["status"] == "cancelled"
+    assert server.api("GET", f"/buses/{leaving['bus_id']}").json()["load"] == load - 1
+    rows = server.api("GET", f"/buses/{leaving['bus_id']}/manifest").json()["travellers"]
+    assert next(r for r in rows if r["traveller_id"] == leaving["id"])["status"] == "seat_free"
+    assert not page.js_errors
