@@ -59,6 +59,18 @@ class Figures:
     subsidies_cny: float = 0.0
     bus_ids: set[str] = field(default_factory=set, repr=False)
 
+    def count_departure(self, t: m.Traveller, mode: str, in_province: bool) -> None:
+        self.by_bus += mode == "bus"
+        self.by_township_transport += mode == "township_transport"
+        self.by_ticket += mode == "free_ticket"
+        self.tickets_used += mode == "free_ticket" and t.status in USED
+        self.departed += 1
+        self.in_province += in_province
+        self.out_of_province += not in_province
+        self.registered_poor_moved += t.registered_poor
+        if t.bus_id:
+            self.bus_ids.add(t.bus_id)
+
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "bus_ids"}
         data["buses"] = len(self.bus_ids)
@@ -167,17 +179,7 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
             for period, figures in bucket.items():
                 figures.registered += on_day if period == "day" else 1
                 if departed is not None and _in_period(period, departed[1], day):
-                    mode = departed[0]
-                    figures.by_bus += mode == "bus"
-                    figures.by_township_transport += mode == "township_transport"
-                    figures.by_ticket += mode == "free_ticket"
-                    figures.tickets_used += mode == "free_ticket" and t.status in USED
-                    figures.departed += 1
-                    figures.in_province += in_province
-                    figures.out_of_province += not in_province
-                    figures.registered_poor_moved += t.registered_poor
-                    if t.bus_id:
-                        figures.bus_ids.add(t.bus_id)
+                    figures.count_departure(t, departed[0], in_province)
                 if _in_period(period, arrived_on, day):
                     figures.arrived += 1
                 if subsidy is not None and _in_period(period, subsidy[1], day):
@@ -295,12 +297,45 @@ def campaign_summary(
     first_travel = session.exec(select(func.min(m.Traveller.travel_date)).where(m.Traveller.campaign == campaign)).one()
     first = first or max(first_travel or last, last - dt.timedelta(days=max_days - 1))
     report = daily_report(session, caller, campaign, last)
-    days = []
-    day = first
-    while day <= last:
-        days.append((day, daily_report(session, caller, campaign, day).county_total["day"]))
-        day += dt.timedelta(days=1)
+    days = _county_by_date(session, caller, campaign, first, last)
     return CampaignSummary(first, last, report, days, _costs(session, campaign, first, last))
+
+
+def _county_by_date(
+    session: Session, caller: Caller, campaign: str, first: dt.date, last: dt.date
+) -> list[tuple[dt.date, Figures]]:
+    """For each date from ``first`` to ``last``, the county's figures of that date, as ``daily_report`` of the
+    date has them, in one pass over the travellers (a report per date took a second each at 20,000)."""
+    rules = load_rules(session)
+    provinces = dict(session.exec(select(m.Factory.id, m.Factory.province)).all())
+    live = {b.id: b.date for b in session.exec(select(m.Bus).where(m.Bus.status != "released")).all()}
+    subsidies = {
+        s.traveller_id: (s.amount, _beijing_date(s.created_at))
+        for s in session.exec(select(m.Subsidy).where(m.Subsidy.campaign == campaign)).all()
+    }
+    by_date = {first + dt.timedelta(days=i): Figures() for i in range((last - first).days + 1)}
+    query = select(m.Traveller).where(m.Traveller.campaign == campaign, *traveller_filters(caller))
+    for t in session.exec(query).all():
+        registered_on = _beijing_date(t.created_at)
+        if t.status == m.TravellerStatus.cancelled or registered_on is None or registered_on > last:
+            continue
+        if registered_on in by_date:
+            by_date[registered_on].registered += 1
+        # An event of a date before the registration is not in that date's report (nobody was registered yet).
+        departed = _departure(t, last, live)
+        if departed is not None and departed[1] in by_date and departed[1] >= registered_on:
+            by_date[departed[1]].count_departure(t, departed[0], provinces.get(t.factory_id) == rules.province)
+        arrived_on = _beijing_date(t.arrived_at) if t.status == m.TravellerStatus.arrived else None
+        if arrived_on in by_date and arrived_on >= registered_on:
+            by_date[arrived_on].arrived += 1
+        subsidy = subsidies.get(t.id or 0)
+        if subsidy is not None and subsidy[1] in by_date and subsidy[1] >= registered_on:
+            by_date[subsidy[1]].subsidies_cny += subsidy[0]
+    if caller.is_dispatcher:
+        for bus_id, bus_day in live.items():
+            if bus_day in by_date:
+                by_date[bus_day].bus_ids.add(bus_id)
+    return sorted(by_date.items())
 
 
 def _costs(session: Session, campaign: str, first: dt.date, last: dt.date) -> list[tuple[str, str, float]]:

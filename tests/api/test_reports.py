@@ -110,6 +110,9 @@ def test_the_campaign_summary_adds_up_its_dates_and_costs_by_payer(api) -> None:
     assert [d["date"] for d in summary["days"]] == ["2026-02-19", "2026-02-20", "2026-02-21", "2026-02-22"]
     cumulative = summary["county_total"]["cumulative"]
     assert cumulative["by_bus"] == sum(d["by_bus"] for d in summary["days"]) > 0
+    for d in summary["days"]:  # each date as that date's daily report has it
+        daily = api.get("/reports/daily", params={"date": d["date"]}).json()["county_total"]["day"]
+        assert {k: v for k, v in d.items() if k != "date"} == daily, d["date"]
     buses = api.get("/buses").json()
     charter = next(c["cny"] for c in summary["costs"] if c["payer"].endswith("（包车）"))
     assert charter == round(sum(b["bus"]["cost"] for b in buses), 2)
