@@ -28,7 +28,7 @@ from scheduler.travel import TableTravel
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
-PLANNING_COMMANDS = ("demo", "plan", "campaign")
+PLANNING_COMMANDS = ("demo", "plan", "campaign", "region")
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "yudu"
 
 
@@ -60,6 +60,16 @@ def add_planning_commands(commands: argparse._SubParsersAction) -> None:  # type
         "--time-limit", type=float, default=120.0, help="seconds for the whole campaign (default 120)"
     )
 
+    region = commands.add_parser(
+        "region", help="plan every county of a region (a folder of county folders and region.toml) on Ray"
+    )
+    region.add_argument("region", type=Path, help="folder with region.toml and one scenario folder per county")
+    region.add_argument("--from", dest="start", required=True, help="first departure date, YYYY-MM-DD")
+    region.add_argument("--to", dest="end", required=True, help="last departure date, YYYY-MM-DD")
+    region.add_argument("--out", type=Path, required=True, help="output folder")
+    region.add_argument("--time-limit", type=float, default=600.0, help="seconds for the whole region (default 600)")
+    region.add_argument("--ray-address", default=None, help="a Ray cluster (ray start --head); default: local Ray")
+
 
 def _scenario_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("scenario", type=Path, help="folder of CSV files or one .xlsx workbook")
@@ -76,6 +86,8 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
 def run_planning_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console()
+    if args.command == "region":
+        return _run_region(console, args)
     if args.command == "demo":
         scenario_path, policy, distances = DEMO_SCENARIO, None, None
     else:
@@ -218,6 +230,51 @@ def _run_campaign(
         f"Written to {out}/ in {time.monotonic() - started:.1f} s.",
         soft_wrap=True,
     )
+    return 0
+
+
+def _run_region(console: Console, args: argparse.Namespace) -> int:
+    """``fanggang region``: each county's campaign as a Ray task, then region.json and counties/<county>/."""
+    from scheduler.region import InvalidRegion, RegionFailed, load_region, plan_region, write_region
+
+    try:
+        start, end = _date_argument("--from", args.start), _date_argument("--to", args.end)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    if start is None or end is None or end < start or args.time_limit <= 0:
+        console.print("[red]--from/--to 或 --time-limit 有误 / expected --to on or after --from and a positive "
+                      "--time-limit.[/red]")  # fmt: skip
+        return EXIT_BAD_INPUT
+    started = time.monotonic()
+    try:
+        spec, scenarios = load_region(args.region)
+    except InvalidRegion as err:
+        console.print(f"[red]{err}[/red]", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except InvalidScenario as err:
+        console.print(f"[red]{len(err.problems)} 处问题 / problem(s), nothing written:[/red]")
+        for line in err.problems[:200]:
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
+    console.print(f"{spec.name}：{len(scenarios)} 个区县 / counties, {start} .. {end}", soft_wrap=True)
+    with _progress(console) as progress:
+        task = progress.add_task("counties", total=len(scenarios))
+
+        def on_progress(county: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, description=f"{county} 已完成 / done ({done}/{total})")
+
+        try:
+            plan = plan_region(spec, scenarios, start, end, args.time_limit, args.ray_address, on_progress)
+        except RegionFailed as err:
+            console.print(f"[red]{err}; 未写出任何文件 / nothing was written.[/red]", soft_wrap=True)
+            return 1
+    write_region(plan, args.out)
+    table = Table("区县 county", "旅客 travellers", "车辆 buses", "费用 cost CNY")
+    for row in plan.to_dict()["counties"]:
+        table.add_row(row["county"], str(row["travellers"]), str(row["buses"]), f"{row['cost']:,.0f}")
+    console.print(table)
+    console.print(f"已写入 {args.out}/（region.json, counties/），用时 {time.monotonic() - started:.1f} 秒 / written.")
     return 0
 
 

@@ -102,24 +102,25 @@ def manifest_rows(plan: Plan, problem: Problem, bus_id: str, mask: bool = True) 
 
 def write_plan(plan: Plan, problem: Problem, out_dir: Path) -> None:
     """plan.json, buses.csv, fallback.csv and manifests/ into ``out_dir``, all or nothing."""
-    _write_atomically(Path(out_dir), lambda folder: _write_all(plan, problem, folder))
+    write_atomically(Path(out_dir), lambda folder: _write_all(plan, problem, folder))
 
 
 def write_campaign(campaign: Campaign, out_dir: Path) -> None:
     """campaign.json and, for each date, days/<date>/ as ``write_plan`` writes a day; all or nothing."""
-
-    def write(folder: Path) -> None:
-        text = json.dumps(campaign.to_dict(), ensure_ascii=False, indent=1)
-        (folder / "campaign.json").write_text(text, encoding="utf-8")
-        for day in campaign.days:
-            day_folder = folder / "days" / day.plan.date.isoformat()
-            day_folder.mkdir(parents=True)
-            _write_all(day.plan, day.problem, day_folder)
-
-    _write_atomically(Path(out_dir), write)
+    write_atomically(Path(out_dir), lambda folder: write_campaign_into(campaign, folder))
 
 
-def _write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
+def write_campaign_into(campaign: Campaign, folder: Path) -> None:
+    """``write_campaign``'s files into ``folder`` (which exists), for a writer that makes it whole or not at all."""
+    text = json.dumps(campaign.to_dict(), ensure_ascii=False, indent=1)
+    (folder / "campaign.json").write_text(text, encoding="utf-8")
+    for day in campaign.days:
+        day_folder = folder / "days" / day.plan.date.isoformat()
+        day_folder.mkdir(parents=True)
+        _write_all(day.plan, day.problem, day_folder)
+
+
+def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
     """Write into a temporary folder beside ``out_dir``, then swap it in, so that a failure leaves ``out_dir``
     as it was."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,82 @@
+"""The region on Ray (phase 1): every county's campaign as a Ray task in local mode, gathered into region.json
+and counties/<county>/, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scheduler.cli import main
+from scheduler.region import InvalidRegion, RegionFailed, load_region, plan_region
+
+DATA = Path(__file__).parent / "data"
+START, END = dt.date(2026, 2, 18), dt.date(2026, 2, 24)
+COUNTIES = ("yudu", "xingguo", "ruijin")
+
+
+def _region(tmp_path: Path) -> Path:
+    folder = tmp_path / "region"
+    folder.mkdir()
+    (folder / "region.toml").write_text('name = "赣州市"\npool_radius_km = 80\n', encoding="utf-8")
+    for county in COUNTIES:
+        shutil.copytree(DATA / "scenario_small", folder / county)
+    return folder
+
+
+def test_every_county_is_planned_once_on_ray_and_the_region_adds_up(tmp_path: Path) -> None:
+    """`fanggang region` on three counties: Ray local mode, one task per county; region.json's counties and
+    totals agree with each county's campaign.json; every traveller of every county is planned once."""
+    folder = _region(tmp_path)
+    spec, scenarios = load_region(folder)
+    assert spec.name == "赣州市" and sorted(scenarios) == sorted(COUNTIES)
+    out = tmp_path / "out"
+    args = ["--from", START.isoformat(), "--to", END.isoformat(), "--out", str(out), "--time-limit", "8"]
+    assert main(["region", str(folder), *args]) == 0
+    region = json.loads((out / "region.json").read_text("utf-8"))
+    assert region["region"] == "赣州市" and [c["county"] for c in region["counties"]] == sorted(COUNTIES)
+    for county in region["counties"]:
+        campaign = json.loads((out / "counties" / county["county"] / "campaign.json").read_text("utf-8"))
+        placed = campaign["totals"]["on_buses"] + sum(
+            len(
+                json.loads((out / "counties" / county["county"] / "days" / d["date"] / "plan.json").read_text())[
+                    "fallback"
+                ]
+            )
+            for d in campaign["days"]
+        )
+        # Every traveller of the county whose window meets the range is planned once: on a bus, a fallback, or overdue.
+        assert (
+            placed + campaign["totals"]["overdue"]
+            == county["travellers"]
+            == len(scenarios[county["county"]].travellers)
+        )
+        assert county["cost"] == county["cost_alone"] == round(campaign["totals"]["total_cost"], 2)
+    for key in ("travellers", "buses", "cost", "charter_cost", "reimbursement_cost", "ticket_cost", "subsidy_cost"):
+        assert region["totals"][key] == round(sum(c[key] for c in region["counties"]), 2)
+
+
+def test_a_failing_county_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    """A county whose campaign cannot run (here: a range ending before it starts) fails its task; the region
+    names the county and leaves the output folder as it was."""
+    spec, scenarios = load_region(_region(tmp_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier", encoding="utf-8")
+    with pytest.raises(RegionFailed) as failed:
+        plan_region(spec, scenarios, END, START, time_limit_s=4, retries=0)
+    assert failed.value.county in COUNTIES
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_region_toml_is_checked(tmp_path: Path) -> None:
+    folder = _region(tmp_path)
+    (folder / "region.toml").write_text('name = "赣州市"\nradius = 80\n', encoding="utf-8")
+    with pytest.raises(InvalidRegion, match="unknown setting"):
+        load_region(folder)
+    (folder / "region.toml").write_text('name = "赣州市"\nshare = [["yudu", "nowhere"]]\n', encoding="utf-8")
+    with pytest.raises(InvalidRegion, match="nowhere"):
+        load_region(folder)
