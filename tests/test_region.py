@@ -80,3 +80,40 @@ def test_region_toml_is_checked(tmp_path: Path) -> None:
     (folder / "region.toml").write_text('name = "赣州市"\nshare = [["yudu", "nowhere"]]\n', encoding="utf-8")
     with pytest.raises(InvalidRegion, match="nowhere"):
         load_region(folder)
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_region_completes(tmp_path: Path) -> None:
+    """The test ends one county task's worker process (SIGKILL) while it plans; Ray runs the task again and the
+    region still has every county."""
+    import os
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    spec, scenarios = load_region(_region(tmp_path))
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            found = subprocess.run(["pgrep", "-f", "ray::_county_campaign"], capture_output=True, text=True)
+            pids = [int(p) for p in found.stdout.split()]
+            if pids:  # the worker is running the county's campaign: end it mid-run
+                try:
+                    os.kill(pids[0], signal.SIGKILL)
+                    killed.append(pids[0])
+                except ProcessLookupError:  # it finished a moment ago: wait for the next one
+                    pass
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    plan = plan_region(spec, scenarios, START, END, time_limit_s=12)
+    killer.join()
+    assert killed, "a county task's worker was found and ended"
+    assert sorted(c.county for c in plan.counties) == sorted(COUNTIES)
+    for c in plan.counties:  # the retried county is planned whole, like the others
+        placed = sum(b.load for d in c.campaign.days for b in d.plan.buses)
+        placed += sum(len(d.plan.fallback) for d in c.campaign.days) + len(c.campaign.overdue)
+        assert placed == len(scenarios[c.county].travellers)
