@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scheduler.campaign import Campaign, CampaignParams, campaign_travellers, plan_campaign
+from scheduler.campaign import Campaign, CampaignParams, plan_campaign
 from scheduler.output import write_atomically, write_campaign_into
 from scheduler.scenario import Scenario, load_scenario
 
@@ -215,8 +215,3 @@ def write_region(plan: RegionPlan, out: Path) -> None:
             write_campaign_into(c.campaign, county_folder)
 
     write_atomically(Path(out), write)
-
-
-def county_travellers(scenarios: dict[str, Scenario], start: dt.date, end: dt.date) -> dict[str, int]:
-    """How many travellers of each county the region plans (their window meets [start, end])."""
-    return {county: len(campaign_travellers(s, start, end)) for county, s in scenarios.items()}

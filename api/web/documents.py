@@ -26,6 +26,7 @@ from api.services.fallback_list import fallback_rows
 from api.services.manifest_pdf import find_font, manifests_pdf
 from api.services.publishing import bus_public_id
 from api.web.auth import DispatcherPage
+from api.web.i18n import vehicle
 from scheduler.clock import format_for_people
 from scheduler.plan import Plan
 from scheduler.spreadsheet import safe_row, table_xlsx
@@ -72,7 +73,7 @@ def bus_rows(job: m.PlanJob, found: DayResult, published: bool) -> list[dict[str
             "bus_id": b.bus_id,
             "public_id": (b.bus_id if found.kept else bus_public_id(job.id or 0, b.bus_id)) if published else None,
             "vehicle_type": b.vehicle_type,
-            "vehicle": f"{b.seats}座客车",
+            "vehicle": vehicle(b.vehicle_type, b.seats)[0],
             "coach_id": b.coach_id,
             "load": b.load,
             "seats": b.seats,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from api import models as m
 from api.deps import SessionDep, SettingsDep
@@ -108,7 +108,7 @@ def subsidies_notice(session: SessionDep, caller: DispatcherPage, settings: Sett
     return subsidies.list_subsidies(session, caller, settings, format="notice")
 
 
-def waiting_receipts(session: Any) -> list[dict[str, Any]]:
+def waiting_receipts(session: Session) -> list[dict[str, Any]]:
     """Receipts waiting for the dispatcher's decision, oldest first, with their township and file."""
     towns = dict(session.exec(select(m.Township.id, m.Township.name)).all())
     files = dict(session.exec(select(m.ReceiptFile.receipt_id, m.ReceiptFile.filename)).all())
