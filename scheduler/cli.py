@@ -261,20 +261,29 @@ def _run_region(console: Console, args: argparse.Namespace) -> int:
     with _progress(console) as progress:
         task = progress.add_task("counties", total=len(scenarios))
 
-        def on_progress(county: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, description=f"{county} 已完成 / done ({done}/{total})")
+        def on_progress(what: str, done: int, total: int) -> None:
+            # Phase 1 counts counties, phase 2 the pools' areas by date.
+            progress.update(task, completed=done, total=total, description=f"{what} 已完成 / done ({done}/{total})")
 
         try:
             plan = plan_region(spec, scenarios, start, end, args.time_limit, args.ray_address, on_progress)
         except RegionFailed as err:
             console.print(f"[red]{err}; 未写出任何文件 / nothing was written.[/red]", soft_wrap=True)
             return 1
+    _warn_violations(console, plan.stats["violations"])
     write_region(plan, args.out)
-    table = Table("区县 county", "旅客 travellers", "车辆 buses", "费用 cost CNY")
-    for row in plan.to_dict()["counties"]:
-        table.add_row(row["county"], str(row["travellers"]), str(row["buses"]), f"{row['cost']:,.0f}")
+    table = Table(
+        "区县 county", "旅客 travellers", "车辆 buses", "拼车 pooled", "单独 alone CNY", "费用 cost CNY", "节省 saving"
+    )
+    summary = plan.to_dict()
+    for row in [*summary["counties"], {"county": "合计 total", **summary["totals"]}]:
+        money = (f"{row[k]:,.0f}" for k in ("cost_alone", "cost", "saving"))
+        table.add_row(row["county"], str(row["travellers"]), str(row["buses"]), str(row["pooled_buses"]), *money)
     console.print(table)
-    console.print(f"已写入 {args.out}/（region.json, counties/），用时 {time.monotonic() - started:.1f} 秒 / written.")
+    console.print(
+        f"已写入 {args.out}/（region.json, cost_split.xlsx, counties/），"
+        f"用时 {time.monotonic() - started:.1f} 秒 / written."
+    )
     return 0
 
 

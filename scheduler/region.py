@@ -1,12 +1,12 @@
 """A region (a prefecture or a province) planning all its counties' campaigns at once, on Ray.
 
-Phase 1 (built): every county's campaign (``scheduler.campaign.plan_campaign``) as its own Ray task, the county's
-scenario handed to the worker through Ray's object store (never re-read from a shared disk), results gathered as
-they finish with progress per county, a failed task retried and then reported by county, and the region written
-all or nothing: ``region.json`` and ``counties/<county>/`` as ``fanggang campaign`` writes a county.
-
-Phase 2 (pooling what no county fills alone across neighbouring counties) is not built yet: every county's
-``pooled_buses`` is 0 and its ``cost`` is its ``cost_alone``.
+Phase 1: every county's campaign (``scheduler.campaign.plan_campaign``) as its own Ray task. Phase 2: the
+travellers the counties left to a fallback, pooled across counties allowed to share coaches, one Ray task per
+pool, date and destination area (``scheduler.region_pool``). Scenarios reach the workers through Ray's object
+store (never re-read from a shared disk); results are gathered as they finish, with progress; a task whose worker
+dies runs again, and one that still fails is reported by county or area; the region is written all or nothing:
+``region.json``, ``cost_split.xlsx`` and ``counties/<county>/`` as ``fanggang campaign`` writes a county (with the
+pooled buses its travellers ride).
 
     REGION_DIR/region.toml      name = "赣州市"; pool_radius_km = 80; cost_split = "rider_km"
     REGION_DIR/<county>/        a scenario folder as ``fanggang plan`` reads it (its own policy.toml and fleet)
@@ -18,21 +18,36 @@ import datetime as dt
 import json
 import math
 import os
+import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scheduler.campaign import Campaign, CampaignParams, plan_campaign
 from scheduler.output import write_atomically, write_campaign_into
+from scheduler.region_pool import (
+    PooledBus,
+    PoolResult,
+    PoolTask,
+    county_name,
+    pool_tasks,
+    settle,
+    sharing_pools,
+    solve_pool_task,
+    with_pooled,
+)
 from scheduler.scenario import Scenario, load_scenario
+from scheduler.spreadsheet import table_xlsx
 
 REGION_FILE = "region.toml"
 REGION_KEYS = {"name", "pool_radius_km", "cost_split", "share"}
 COST_SPLITS = ("rider_km",)
 # What region.json sums per county (the campaign's totals of the same names).
 COST_KEYS = ("charter_cost", "reimbursement_cost", "ticket_cost", "subsidy_cost")
+# Share of the time limit for phase 2 (pooling across counties); the counties' campaigns have the rest.
+POOLING_SHARE = 0.2
 
 
 class InvalidRegion(ValueError):
@@ -40,10 +55,13 @@ class InvalidRegion(ValueError):
 
 
 class RegionFailed(RuntimeError):
-    """A county's task failed after its retries; nothing was written."""
+    """A task failed after its retries (a county's campaign, or a pool's area on a date); nothing was written."""
 
-    def __init__(self, county: str, error: BaseException) -> None:
-        super().__init__(f"county {county}: {error} (区县 {county} 规划失败：{error})")
+    def __init__(self, county: str, error: BaseException, area: str = "") -> None:
+        if area:
+            super().__init__(f"pooling {area} ({county}): {error} (跨县拼车 {area}（{county}）规划失败：{error})")
+        else:
+            super().__init__(f"county {county}: {error} (区县 {county} 规划失败：{error})")
         self.county = county
 
 
@@ -103,7 +121,8 @@ def load_region(folder: Path) -> tuple[RegionSpec, dict[str, Scenario]]:
 @dataclass(frozen=True, slots=True)
 class CountyPlan:
     county: str
-    campaign: Campaign
+    campaign: Campaign  # with the pooled buses its travellers ride
+    alone: dict[str, Any]  # its campaign's totals as planned alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,38 +131,69 @@ class RegionPlan:
     start: dt.date
     end: dt.date
     counties: tuple[CountyPlan, ...]
+    pooled: tuple[PooledBus, ...] = ()
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """region.json."""
+        """region.json. A county's ``buses`` are its own coaches' buses, ``pooled_buses`` the pooled ones its
+        travellers ride (a pooled bus counts in each such county); ``pooled`` lists each pooled bus once."""
         rows = []
         for c in self.counties:
             totals = c.campaign.to_dict()["totals"]
-            alone = round(totals["total_cost"], 2)
+            pooled = sum(1 for p in self.pooled if c.county in p.riders)
+            cost, alone = round(totals["total_cost"], 2), round(c.alone["total_cost"], 2)
             rows.append(
                 {
                     "county": c.county,
                     "travellers": totals["travellers"],
-                    "buses": totals["buses"],
-                    "pooled_buses": 0,
+                    "buses": totals["buses"]
+                    - sum(1 for p in self.pooled if c.county in p.riders or p.provider == c.county),
+                    "pooled_buses": pooled,
                     "cost_alone": alone,
-                    "cost": alone,
-                    "saving": 0.0,
+                    "cost": cost,
+                    "saving": round(alone - cost, 2),
                     **{k: round(totals[k], 2) for k in COST_KEYS},
                 }
             )
         keys = ("travellers", "buses", "pooled_buses", "cost_alone", "cost", "saving", *COST_KEYS)
         totals = {k: round(sum(r[k] for r in rows), 2) for k in keys}
+        pooled_rows = [
+            {
+                "bus_id": p.bus.bus_id,
+                "date": p.date.isoformat(),
+                "coach_id": p.bus.coach_id,
+                "provider": p.provider,
+                "vehicle_type": p.bus.vehicle_type,
+                "seats": p.bus.seats,
+                "load": p.bus.load,
+                "area": p.bus.area,
+                "distance_km": p.bus.distance_km,
+                "cost": p.bus.cost,
+                "counties": [
+                    {
+                        "county": c,
+                        "riders": len(p.riders[c]),
+                        "rider_km": p.rider_km[c],
+                        "share": p.share[c],
+                        "fallback_replaced": p.replaced[c],
+                    }
+                    for c in sorted(p.riders)
+                ],
+            }
+            for p in self.pooled
+        ]
         return {
             "region": self.spec.name,
             "from": self.start.isoformat(),
             "to": self.end.isoformat(),
             "counties": rows,
             "totals": totals,
-            "pooling": "not built yet: each county is planned alone",
+            "pooled": pooled_rows,
+            "stats": self.stats,
         }
 
 
-ProgressCallback = Callable[[str, int, int], None]  # county, counties done, counties in all
+ProgressCallback = Callable[[str, int, int], None]  # what finished (a county, or pooling's area), done, in all
 
 
 def plan_region(
@@ -155,46 +205,89 @@ def plan_region(
     ray_address: str | None = None,
     on_progress: ProgressCallback | None = None,
     retries: int = 2,
+    pooling: bool = True,
 ) -> RegionPlan:
     """Every county's campaign as a Ray task (local Ray with this machine's cores, or the cluster at
-    ``ray_address``); each task gets its share of ``time_limit_s`` (the counties run side by side).
+    ``ray_address``), then pooling across counties (``pooling``), a task per pool, date and destination area.
+    The tasks of a phase run side by side and share its part of ``time_limit_s``.
 
     Raises:
-        RegionFailed: a county's task failed ``retries`` + 1 times; naming the county.
+        RegionFailed: a task failed ``retries`` + 1 times; naming the county (or the pool's area).
     """
     import ray
 
+    started = time.monotonic()
     started_here = not ray.is_initialized()
     if started_here:
         if ray_address:
             ray.init(address=ray_address, log_to_driver=False)
         else:
             ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+    report = on_progress or _silent
     try:
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        rounds = math.ceil(len(scenarios) / workers)
-        per_county = max(5.0, time_limit_s / rounds)
-        task = ray.remote(num_cpus=1, max_retries=retries)(_county_campaign)
-        pending = {
-            task.remote(ray.put(scenario), start, end, per_county): county for county, scenario in scenarios.items()
-        }
-        done: dict[str, CountyPlan] = {}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            county = pending.pop(ready[0])
-            try:
-                campaign = ray.get(ready[0])
-            except Exception as err:  # the task's own error, or its worker dying more often than retried
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                raise RegionFailed(county, err) from err
-            done[county] = CountyPlan(county, campaign)
-            if on_progress is not None:
-                on_progress(county, len(done), len(scenarios))
+        campaign_s = time_limit_s * (1 - POOLING_SHARE if pooling else 1)
+        per_county = max(5.0, campaign_s / math.ceil(len(scenarios) / workers))
+        county_task = ray.remote(num_cpus=1, max_retries=retries)(_county_campaign)
+        refs = {ray.put(s): c for c, s in scenarios.items()}
+        pending = {county_task.remote(ref, start, end, per_county): (c, "") for ref, c in refs.items()}
+        alone: dict[str, Campaign] = {}
+        for (county, _), campaign in _gather(ray, pending, report):
+            alone[county] = campaign
+        phase1_s = time.monotonic() - started
+
+        tasks = (
+            pool_tasks(sharing_pools(scenarios, spec.pool_radius_km, spec.share), scenarios, alone) if pooling else []
+        )
+        results: list[PoolResult] = []
+        if tasks:
+            per_task = max(2.0, time_limit_s * POOLING_SHARE / math.ceil(len(tasks) / workers))
+            pool_task = ray.remote(num_cpus=1, max_retries=retries)(solve_pool_task)
+            pool_pending = {pool_task.remote(t, per_task): (t.provider, _task_label(t)) for t in tasks}
+            results = [r for _, r in _gather(ray, pool_pending, report)]
     finally:
         if started_here:
             ray.shutdown()
-    return RegionPlan(spec, start, end, tuple(done[c] for c in sorted(done)))
+    pooled = settle(results, scenarios, alone)
+    counties = tuple(
+        CountyPlan(c, with_pooled(alone[c], c, county_name(scenarios[c], c), pooled), alone[c].to_dict()["totals"])
+        for c in sorted(alone)
+    )
+    stats = {
+        "campaigns_s": round(phase1_s, 1),
+        "pooling_s": round(time.monotonic() - started - phase1_s, 1),
+        "pool_tasks": len(tasks),
+        "violations": sum(r.violations for r in results),
+    }
+    return RegionPlan(spec, start, end, counties, tuple(pooled), stats)
+
+
+def _gather(
+    ray: Any, pending: dict[Any, tuple[str, str]], report: ProgressCallback
+) -> list[tuple[tuple[str, str], Any]]:
+    """Each task's result as it finishes, with progress; a task failing (after Ray's retries) cancels the rest."""
+    out = []
+    total = len(pending)
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        county, area = pending.pop(ready[0])
+        try:
+            result = ray.get(ready[0])
+        except Exception as err:  # the task's own error, or its worker dying more often than retried
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise RegionFailed(county, err, area) from err
+        out.append(((county, area), result))
+        report(area or county, len(out), total)
+    return out
+
+
+def _task_label(task: PoolTask) -> str:
+    return f"{task.problem.date:%m-%d} {task.area}"
+
+
+def _silent(what: str, done: int, total: int) -> None:
+    pass
 
 
 def _county_campaign(scenario: Scenario, start: dt.date, end: dt.date, time_limit_s: float) -> Campaign:
@@ -203,12 +296,45 @@ def _county_campaign(scenario: Scenario, start: dt.date, end: dt.date, time_limi
     return plan_campaign(scenario, start, end, CampaignParams(time_limit_s=time_limit_s))
 
 
+SPLIT_COLUMNS = [
+    ("date", "日期 date"),
+    ("bus_id", "车次 bus"),
+    ("coach_id", "车辆 coach"),
+    ("provider", "出车区县 coach from"),
+    ("county", "区县 county"),
+    ("riders", "乘车人数 riders"),
+    ("rider_km", "人公里 rider km"),
+    ("share", "分摊费用(元) share (CNY)"),
+    ("fallback_replaced", "替代的兜底费用(元) fallback replaced (CNY)"),
+    ("saving", "节省(元) saving (CNY)"),
+]
+
+
+def cost_split_xlsx(plan: RegionPlan) -> bytes:
+    """Each pooled bus's cost by county, for the finance offices: who pays what, and what it saved them."""
+    rows = [
+        {
+            "date": bus["date"],
+            "bus_id": bus["bus_id"],
+            "coach_id": bus["coach_id"],
+            "provider": bus["provider"],
+            **c,
+            "saving": round(c["fallback_replaced"] - c["share"], 2),
+        }
+        for bus in plan.to_dict()["pooled"]
+        for c in bus["counties"]
+    ]
+    return table_xlsx(rows, SPLIT_COLUMNS, "拼车费用分摊 cost split")
+
+
 def write_region(plan: RegionPlan, out: Path) -> None:
-    """region.json and counties/<county>/ (each as ``fanggang campaign`` writes it), all or nothing."""
+    """region.json, cost_split.xlsx and counties/<county>/ (each as ``fanggang campaign`` writes it), all or
+    nothing."""
 
     def write(folder: Path) -> None:
         text = json.dumps(plan.to_dict(), ensure_ascii=False, indent=1)
         (folder / "region.json").write_text(text, encoding="utf-8")
+        (folder / "cost_split.xlsx").write_bytes(cost_split_xlsx(plan))
         for c in plan.counties:
             county_folder = folder / "counties" / c.county
             county_folder.mkdir(parents=True)

@@ -1,0 +1,379 @@
+"""Phase 2 of a region: the travellers each county left to a fallback, pooled across neighbouring counties.
+
+No county fills a coach for twelve people to one Dongguan town, but twelve from one county and fifteen from its
+neighbour fill one together. Here, for each pool (counties allowed to share coaches), date and destination area:
+
+1. ``pool_tasks``: the fallback travellers of the pool's counties on that date (each keeps the date its county
+   chose) become one day ``Problem``, every id prefixed with its county so that nothing collides, planned with the
+   coaches of one providing county (the one with the most of these travellers that has coaches free that day,
+   after its own campaign's trips and within its contract dates), from its depot and under its rules;
+2. ``solve_pool_task`` (a Ray task each): the day planner on that problem; a bus is kept when it carries
+   travellers of at least two counties and costs less than the fallbacks of the people it carries;
+3. ``settle``: each kept bus named a coach of the provider, never on two trips at once with the provider's own
+   trips (a bus no coach is free for is dropped: its riders keep their fallback), numbered across the region, and
+   its cost split between the counties by riders x km, no county paying more than the fallbacks its riders leave:
+   so each county's cost with pooling is at most its cost alone.
+
+A county's plan then shows a pooled bus with its whole route, its own riders, and its share as the bus's cost;
+places of other counties are named with their county.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from scheduler.areas import destination_areas
+from scheduler.campaign import Campaign, Day
+from scheduler.check import check_bus
+from scheduler.coaches import Trip, assign_coaches, trip_of
+from scheduler.model import BusType, Factory, Problem, Scenario, Township, Traveller
+from scheduler.plan import Bus, Plan, Stop
+from scheduler.policy import AssemblyPoint, PolicyRules
+from scheduler.solve import SolveParams, solve
+from scheduler.timetable import Timetable
+
+FEN = 100
+
+
+def pooled_id(county: str, local_id: str) -> str:
+    """A county's id inside a pool: ``county:id``."""
+    return f"{county}:{local_id}"
+
+
+def county_name(scenario: Scenario, county: str) -> str:
+    """How the other counties' places on a pooled bus are named: the county's own name (policy.toml ``county``),
+    else its folder's."""
+    return scenario.rules.county or county
+
+
+@dataclass(frozen=True, slots=True)
+class PoolTask:
+    """One pool's fallback travellers of one date and destination area, planned with ``provider``'s coaches."""
+
+    counties: tuple[str, ...]  # the pool
+    provider: str
+    area: str
+    problem: Problem  # ids prefixed (``pooled_id``); the provider's depot, rules and free coaches
+    origin: dict[str, tuple[str, str]]  # pooled traveller id -> (county, traveller id in that county)
+    fallback_cost: dict[str, float]  # pooled traveller id -> what their fallback costs their county (CNY)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolResult:
+    task: PoolTask
+    buses: tuple[Bus, ...]  # kept: riders of two counties or more, cheaper than their fallbacks
+    violations: int  # rule breaches the day checker found on the kept buses (0 unless the planner has a bug)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledBus:
+    """A kept bus with its coach, region-wide id and the counties' shares of its cost."""
+
+    date: dt.date
+    provider: str
+    bus: Bus  # ids as in the pool's problem
+    riders: dict[str, tuple[str, ...]]  # county -> its traveller ids on the bus (the county's own ids)
+    rider_km: dict[str, float]
+    replaced: dict[str, float]  # county -> the fallback cost its riders no longer need
+    share: dict[str, float]  # county -> its part of the bus's cost
+    trip: Trip
+
+
+def sharing_pools(
+    counties: Mapping[str, Scenario], radius_km: float, share: Sequence[Sequence[str]] | None
+) -> list[tuple[str, ...]]:
+    """Which counties may share coaches: ``share`` as given, or the counties linked by depots within
+    ``radius_km`` of each other (a county joins a pool when its depot is that close to any county's in it)."""
+    if share is not None:
+        return [tuple(sorted(g)) for g in share if len(set(g)) > 1]
+    import networkx as nx
+    from geopy.distance import geodesic
+
+    graph = nx.Graph()
+    graph.add_nodes_from(counties)
+    names = sorted(counties)
+    depots = {c: (counties[c].rules.depot_lat, counties[c].rules.depot_lon) for c in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if geodesic(depots[a], depots[b]).km <= radius_km:
+                graph.add_edge(a, b)
+    return sorted(tuple(sorted(c)) for c in nx.connected_components(graph) if len(c) > 1)
+
+
+def pool_tasks(
+    pools: Sequence[tuple[str, ...]], scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+) -> list[PoolTask]:
+    """Every pool, date and destination area where the fallback travellers come from two counties or more."""
+    tasks = []
+    for pool in pools:
+        dates = sorted({d.plan.date for c in pool for d in campaigns[c].days})
+        for day in dates:
+            whole = _pool_problem(pool, day, scenarios, campaigns)
+            if whole is None:
+                continue
+            problem, origin, cost = whole
+            area_of = destination_areas(problem, Timetable(problem))
+            by_area: dict[str, list[Traveller]] = defaultdict(list)
+            for t in problem.travellers:
+                by_area[area_of[t.factory_id]].append(t)
+            for area, people in sorted(by_area.items()):
+                counties = Counter(origin[t.traveller_id][0] for t in people)
+                if len(counties) < 2:
+                    continue
+                for provider, _ in sorted(counties.items(), key=lambda kv: (-kv[1], kv[0])):
+                    fleet = free_fleet(scenarios[provider], campaigns[provider], day)
+                    if fleet:
+                        break
+                else:
+                    continue
+                rules = _pool_rules(pool, provider, scenarios)
+                sub = replace(problem, travellers=tuple(people), fleet=fleet, rules=rules)
+                ids = {t.traveller_id for t in people}
+                tasks.append(
+                    PoolTask(
+                        pool,
+                        provider,
+                        area,
+                        sub,
+                        {i: origin[i] for i in ids},
+                        {i: cost[i] for i in ids},
+                    )
+                )
+    return tasks
+
+
+def free_fleet(scenario: Scenario, campaign: Campaign, day: dt.date) -> tuple[BusType, ...]:
+    """The county's coach types under contract on ``day``, each counted without its coaches out on a trip that
+    day (the exact fit, around every trip, is ``settle``'s)."""
+    start = dt.datetime.combine(day, dt.time())
+    end = start + dt.timedelta(days=1)
+    coach_of = {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses}
+    busy: Counter[str] = Counter()
+    for vehicle_type in {t.vehicle_type for t in campaign.trips}:
+        busy[vehicle_type] = len(
+            {
+                coach_of[t.bus_id]
+                for t in campaign.trips
+                if t.vehicle_type == vehicle_type and t.leaves < end and t.back > start
+            }
+        )
+    fleet = []
+    for b in scenario.fleet:
+        left = b.count - busy[b.vehicle_type]
+        if b.available_on(day) and left > 0:
+            fleet.append(replace(b, count=left))
+    return tuple(fleet)
+
+
+def _pool_problem(
+    pool: tuple[str, ...], day: dt.date, scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+) -> tuple[Problem, dict[str, tuple[str, str]], dict[str, float]] | None:
+    townships: list[Township] = []
+    factories: dict[str, Factory] = {}
+    travellers: list[Traveller] = []
+    origin: dict[str, tuple[str, str]] = {}
+    cost: dict[str, float] = {}
+    for county in pool:
+        scenario = scenarios[county]
+        day_plan = next((d for d in campaigns[county].days if d.plan.date == day), None)
+        if day_plan is None:
+            continue
+        # Unplaced travellers cannot reach the gate in time from this date: no coach can help them.
+        left = {f.traveller_id: f for f in day_plan.plan.fallback if f.mode != "unplaced"}
+        if not left:
+            continue
+        factory_id = {}
+        for f in scenario.factories:
+            # A factory several counties list alike is one stop; one listed differently stays the county's own.
+            same = factories.get(f.factory_id)
+            factory_id[f.factory_id] = f.factory_id if same is None or same == f else pooled_id(county, f.factory_id)
+            factories.setdefault(factory_id[f.factory_id], replace(f, factory_id=factory_id[f.factory_id]))
+        label = county_name(scenario, county)
+        townships.extend(
+            replace(t, township_id=pooled_id(county, t.township_id), name=f"{t.name}（{label}）")
+            for t in scenario.townships
+        )
+        for t in day_plan.problem.travellers:
+            if t.traveller_id not in left:
+                continue
+            new_id = pooled_id(county, t.traveller_id)
+            travellers.append(
+                replace(
+                    t,
+                    traveller_id=new_id,
+                    township_id=pooled_id(county, t.township_id),
+                    factory_id=factory_id[t.factory_id],
+                    group_id=pooled_id(county, t.group_id) if t.group_id else "",
+                )
+            )
+            origin[new_id] = (county, t.traveller_id)
+            cost[new_id] = left[t.traveller_id].est_cost
+    if len({c for c, _ in origin.values()}) < 2:
+        return None
+    rules = scenarios[pool[0]].rules
+    problem = Problem(day, tuple(townships), tuple(factories.values()), tuple(travellers), (), rules)
+    return problem, origin, cost
+
+
+def _pool_rules(pool: tuple[str, ...], provider: str, scenarios: Mapping[str, Scenario]) -> PolicyRules:
+    """The provider's rules (its depot, bus and driver rules), with every pool county's assembly points."""
+    points = tuple(
+        AssemblyPoint(
+            pooled_id(c, p.point_id),
+            f"{p.name}（{county_name(scenarios[c], c)}）",
+            p.lat,
+            p.lon,
+            tuple(pooled_id(c, t) for t in p.township_ids),
+            p.shuttle_cost_per_person,
+        )
+        for c in pool
+        for p in scenarios[c].rules.assembly_points
+    )
+    return replace(scenarios[provider].rules, assembly_points=points)
+
+
+def solve_pool_task(task: PoolTask, time_limit_s: float) -> PoolResult:
+    """The day planner on one pool task; the buses worth running across counties, checked bus by bus."""
+    plan = solve(task.problem, SolveParams(time_limit_s=time_limit_s, workers=1))
+    timetable = Timetable(task.problem)
+    area_of = destination_areas(task.problem, timetable)
+    kept = []
+    violations = 0
+    for bus in plan.buses:
+        counties = {task.origin[t][0] for t in bus.traveller_ids}
+        replaced = sum(task.fallback_cost[t] for t in bus.traveller_ids)
+        if len(counties) >= 2 and bus.cost < replaced:
+            kept.append(bus)
+            violations += len(check_bus(timetable, bus, area_of))
+    return PoolResult(task, tuple(kept), violations)
+
+
+def settle(
+    results: Sequence[PoolResult], scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+) -> list[PooledBus]:
+    """Coaches for the kept buses (the provider's, around its own trips), region-wide bus ids, cost shares."""
+    by_provider: dict[str, list[tuple[PoolResult, Bus, Trip]]] = defaultdict(list)
+    for result in results:
+        timetable = Timetable(result.task.problem)
+        for bus in result.buses:
+            by_provider[result.task.provider].append((result, bus, trip_of(timetable, bus)))
+    settled: list[tuple[dt.date, str, PoolResult, Bus, Trip, str]] = []
+    for provider, items in sorted(by_provider.items()):
+        campaign = campaigns[provider]
+        own = {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses}
+        # Pool buses get a temporary id that cannot meet a county's bus id while coaches are fitted.
+        trips = list(campaign.trips) + [replace(trip, bus_id=f"~{k}") for k, (_, _, trip) in enumerate(items)]
+        named = assign_coaches(trips, scenarios[provider].fleet, kept=own)
+        for k, (result, bus, trip) in enumerate(items):
+            coach = named.coach_of.get(f"~{k}")
+            if coach is not None:
+                settled.append((result.task.problem.date, provider, result, bus, trip, coach))
+    settled.sort(key=lambda s: (s[0], s[1], s[3].area, s[3].stops[0].arrival_s, s[5]))
+    out = []
+    numbers: Counter[dt.date] = Counter()
+    for day, provider, result, bus, trip, coach in settled:
+        numbers[day] += 1
+        bus_id = f"P{day:%m%d}-{numbers[day]:03d}"
+        bus = replace(bus, bus_id=bus_id, coach_id=f"{provider}-{coach}")
+        out.append(_priced(day, provider, result, bus, replace(trip, bus_id=bus_id)))
+    return out
+
+
+def _priced(day: dt.date, provider: str, result: PoolResult, bus: Bus, trip: Trip) -> PooledBus:
+    task = result.task
+    timetable = Timetable(task.problem)
+    people = {t.traveller_id: t for t in task.problem.travellers}
+    riders: dict[str, list[str]] = defaultdict(list)
+    rider_km: dict[str, float] = defaultdict(float)
+    replaced: dict[str, float] = defaultdict(float)
+    for stop in bus.stops:
+        for tid in stop.board:
+            county, local = task.origin[tid]
+            riders[county].append(local)
+            gate = timetable.factory(people[tid].factory_id)
+            rider_km[county] += timetable.leg(timetable.place(stop.place_id), gate).distance_km
+            replaced[county] += task.fallback_cost[tid]
+    share = split_cost(bus.cost, dict(rider_km), dict(replaced))
+    return PooledBus(
+        day,
+        provider,
+        bus,
+        {c: tuple(ids) for c, ids in sorted(riders.items())},
+        {c: round(km, 1) for c, km in sorted(rider_km.items())},
+        {c: round(v, 2) for c, v in sorted(replaced.items())},
+        share,
+        trip,
+    )
+
+
+def split_cost(cost: float, rider_km: Mapping[str, float], cap: Mapping[str, float]) -> dict[str, float]:
+    """``cost`` split by riders x km, no county paying more than ``cap`` (the fallbacks its riders leave): what a
+    county's share would pass its cap goes to the others in proportion to the room they have left.
+
+    Money is split in fen and the shares add up to ``cost`` exactly. Expects ``cost`` below the caps' sum (a
+    pooled bus is kept only then), so every county pays less than its cap.
+    """
+    total_fen = round(cost * FEN)
+    caps = {c: round(v * FEN) for c, v in cap.items()}
+    if total_fen > sum(caps.values()):
+        raise ValueError(f"A pooled bus costing {cost} must cost less than the fallbacks it replaces.")
+    km = sum(rider_km.values())
+    share = {c: total_fen * rider_km[c] / km if km > 0 else total_fen / len(cap) for c in cap}
+    over = sum(max(0.0, share[c] - caps[c]) for c in cap)
+    room = {c: caps[c] - share[c] for c in cap if share[c] < caps[c]}
+    for c in cap:
+        share[c] = min(share[c], caps[c]) + (over * room[c] / sum(room.values()) if c in room else 0.0)
+    fen = {c: min(caps[c], int(share[c])) for c in cap}
+    # The fen lost to rounding down go to whoever has room, the largest share first.
+    for c in sorted(cap, key=lambda c: (-share[c], c)):
+        extra = min(total_fen - sum(fen.values()), caps[c] - fen[c])
+        fen[c] += extra
+    return {c: fen[c] / FEN for c in sorted(cap)}
+
+
+def county_view(pooled: PooledBus, county: str, label: str) -> Bus:
+    """The pooled bus as ``county``'s plan shows it: the whole route, only its own riders, its share as cost."""
+    mine = set(pooled.riders.get(county, ()))
+    prefix = f"{county}:"
+
+    def local(tid: str) -> str | None:
+        return tid[len(prefix) :] if tid.startswith(prefix) and tid[len(prefix) :] in mine else None
+
+    stops = []
+    for s in pooled.bus.stops:
+        place = s.place_id[len(prefix) :] if s.place_id.startswith(prefix) else s.place_id
+        name = s.place_name.removesuffix(f"（{label}）")
+        board = tuple(x for x in (local(t) for t in s.board) if x is not None)
+        alight = tuple(x for x in (local(t) for t in s.alight) if x is not None)
+        stops.append(Stop(place, name, s.kind, s.arrival_s, s.departure_s, board, alight))
+    return replace(pooled.bus, stops=tuple(stops), cost=pooled.share.get(county, 0.0))
+
+
+def with_pooled(campaign: Campaign, county: str, label: str, pooled: Sequence[PooledBus]) -> Campaign:
+    """``county``'s campaign with the pooled buses its travellers ride (or its coaches drive): added to their
+    date's plan, their riders off the fallback list, the provider's coach trips counted; every coach id carries
+    its county's name. ``label``: ``county_name``, which its own places carry on the pooled bus."""
+    mine = [p for p in pooled if county in p.riders or p.provider == county]
+    by_date: dict[dt.date, list[PooledBus]] = defaultdict(list)
+    for p in mine:
+        by_date[p.date].append(p)
+    days = []
+    for day in campaign.days:
+        plan = day.plan
+        # Coach ids unique across the region: the county's own coaches carry its name, as pooled ones do.
+        own = tuple(replace(b, coach_id=f"{county}-{b.coach_id}") for b in plan.buses)
+        extra = by_date.get(plan.date, [])
+        riding = {t for p in extra for t in p.riders.get(county, ())}
+        plan = Plan(
+            plan.date,
+            own + tuple(county_view(p, county, label) for p in extra),
+            tuple(f for f in plan.fallback if f.traveller_id not in riding),
+            plan.subsidies,
+            {**plan.stats, "pooled_buses": len(extra)} if extra else plan.stats,
+        )
+        days.append(Day(day.problem, plan, day.kept))
+    trips = campaign.trips + tuple(p.trip for p in mine if p.provider == county)
+    return replace(campaign, days=tuple(days), trips=trips)
