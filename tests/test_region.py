@@ -1,5 +1,6 @@
-"""The region on Ray (phase 1): every county's campaign as a Ray task in local mode, gathered into region.json
-and counties/<county>/, all or nothing."""
+"""The region on Ray: every county's campaign as a Ray task in local mode (phase 1), the travellers left to a
+fallback pooled across neighbouring counties (phase 2), gathered into region.json, cost_split.xlsx and
+counties/<county>/, all or nothing."""
 
 from __future__ import annotations
 
@@ -54,8 +55,19 @@ def test_every_county_is_planned_once_on_ray_and_the_region_adds_up(tmp_path: Pa
             == county["travellers"]
             == len(scenarios[county["county"]].travellers)
         )
-        assert county["cost"] == county["cost_alone"] == round(campaign["totals"]["total_cost"], 2)
-    for key in ("travellers", "buses", "cost", "charter_cost", "reimbursement_cost", "ticket_cost", "subsidy_cost"):
+        assert county["cost"] == round(campaign["totals"]["total_cost"], 2) <= county["cost_alone"]
+    for key in (
+        "travellers",
+        "buses",
+        "pooled_buses",
+        "cost",
+        "cost_alone",
+        "saving",
+        "charter_cost",
+        "reimbursement_cost",
+        "ticket_cost",
+        "subsidy_cost",
+    ):
         assert region["totals"][key] == round(sum(c[key] for c in region["counties"]), 2)
 
 
@@ -117,3 +129,60 @@ def test_a_worker_killed_mid_run_is_retried_and_the_region_completes(tmp_path: P
         placed = sum(b.load for d in c.campaign.days for b in d.plan.buses)
         placed += sum(len(d.plan.fallback) for d in c.campaign.days) + len(c.campaign.overdue)
         assert placed == len(scenarios[c.county].travellers)
+
+
+def test_pooled_coach_on_ray_carries_neighbours_and_the_split_adds_up(tmp_path: Path) -> None:
+    """Three counties of 15 travellers each to one Kunshan factory: alone, each falls back (15 < threshold);
+    on Ray, phase 2 pools two neighbours onto one coach. The pooled bus is in every rider county's day plan with
+    the same bus_id and coach_id, coach ids are unique across the region, the finance spreadsheet has one row
+    per bus and county whose shares add up to the bus, and no county pays more than alone."""
+    import openpyxl
+
+    folder = DATA / "region_pooling"
+    _, scenarios = load_region(folder)
+    out = tmp_path / "out"
+    args = ["--from", START.isoformat(), "--to", END.isoformat(), "--out", str(out), "--time-limit", "8"]
+    assert main(["region", str(folder), *args]) == 0
+    region = json.loads((out / "region.json").read_text("utf-8"))
+    assert region["pooled"], "the fixture's neighbours share a coach"
+    assert region["totals"]["saving"] > 0
+    for county in region["counties"]:
+        assert county["cost"] <= county["cost_alone"]
+        assert county["saving"] == round(county["cost_alone"] - county["cost"], 2)
+
+    def day_plan(county: str, date: str) -> dict:
+        return json.loads((out / "counties" / county / "days" / date / "plan.json").read_text("utf-8"))
+
+    for bus in region["pooled"]:
+        assert len(bus["counties"]) >= 2 and bus["load"] <= bus["seats"]
+        assert round(sum(c["share"] for c in bus["counties"]), 2) == bus["cost"]
+        for share in bus["counties"]:
+            assert share["share"] <= share["fallback_replaced"]
+            rides = [b for b in day_plan(share["county"], bus["date"])["buses"] if b["bus_id"] == bus["bus_id"]]
+            assert [(b["coach_id"], b["load"]) for b in rides] == [(bus["coach_id"], share["riders"])]
+
+    # Coach ids are unique across the region: no id drives two different counties' own buses.
+    drivers: dict[str, set[str]] = {}
+    for county in scenarios:
+        campaign = json.loads((out / "counties" / county / "campaign.json").read_text("utf-8"))
+        for coach in campaign["coaches"]:
+            for trip in coach["trips"]:
+                if not trip["bus_id"].startswith("P"):
+                    drivers.setdefault(coach["coach_id"], set()).add(county)
+    assert all(len(owners) == 1 for owners in drivers.values())
+
+    # Every traveller of every county once: on one bus or one fallback, across all days.
+    for county, scenario in scenarios.items():
+        campaign = json.loads((out / "counties" / county / "campaign.json").read_text("utf-8"))
+        seen: list[str] = [o["traveller_id"] for o in campaign["overdue"]]
+        for day in campaign["days"]:
+            plan = day_plan(county, day["date"])
+            seen += [t for b in plan["buses"] for stop in b["stops"] for t in stop["board"]]
+            seen += [f["traveller_id"] for f in plan["fallback"]]
+        assert sorted(seen) == sorted(t.traveller_id for t in scenario.travellers)
+
+    sheet = openpyxl.load_workbook(out / "cost_split.xlsx").active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == sum(len(b["counties"]) for b in region["pooled"])
+    for bus in region["pooled"]:
+        assert round(sum(r[7] for r in rows if r[1] == bus["bus_id"]), 2) == bus["cost"]
