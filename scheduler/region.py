@@ -20,6 +20,7 @@ import math
 import os
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,36 +84,57 @@ def load_region(folder: Path) -> tuple[RegionSpec, dict[str, Scenario]]:
     """
     path = Path(folder) / REGION_FILE
     if not path.is_file():
-        raise InvalidRegion(f"{path}: not found; a region folder holds region.toml and one folder per county.")
+        raise InvalidRegion(
+            f"{path}：找不到区域设置文件，区域文件夹应有 region.toml 和每个区县一个文件夹 / "
+            "not found; a region folder holds region.toml and one folder per county."
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise InvalidRegion(f"{path}: not valid TOML ({err}).") from None
+        raise InvalidRegion(f"{path}：不是有效的 TOML 文件 / not valid TOML ({err}).") from None
     unknown = sorted(set(data) - REGION_KEYS)
     if unknown:
         raise InvalidRegion(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(REGION_KEYS))}."
+            f"{path}：未知设置 / unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(REGION_KEYS))}."
         )
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise InvalidRegion(f"{path}: name (the region's name, e.g. 赣州市) is required.")
+        raise InvalidRegion(
+            f"{path}：缺少区域名称 name（如 赣州市）/ name (the region's name, e.g. 赣州市) is required."
+        )
     radius = data.get("pool_radius_km", 80.0)
     if not isinstance(radius, int | float) or isinstance(radius, bool) or not 0 <= radius <= 2000:
-        raise InvalidRegion(f"{path}: pool_radius_km must be a number of km from 0 to 2000, got {radius!r}.")
+        raise InvalidRegion(
+            f"{path}：pool_radius_km 应为 0 到 2000 公里 / must be a number of km from 0 to 2000, got {radius!r}."
+        )
     split = data.get("cost_split", "rider_km")
     if split not in COST_SPLITS:
-        raise InvalidRegion(f"{path}: cost_split must be one of {', '.join(COST_SPLITS)}, got {split!r}.")
+        raise InvalidRegion(f"{path}：cost_split 应为 / must be one of {', '.join(COST_SPLITS)}, got {split!r}.")
     counties = {p.name: p for p in sorted(Path(folder).iterdir()) if p.is_dir() and (p / "townships.csv").is_file()}
     if not counties:
-        raise InvalidRegion(f"{folder}: no county folder (a folder with townships.csv) found.")
+        raise InvalidRegion(
+            f"{folder}：没有区县文件夹（含 townships.csv）/ no county folder (a folder with townships.csv) found."
+        )
     share = data.get("share")
     groups = None
     if share is not None:
-        if not isinstance(share, list) or not all(isinstance(g, list) for g in share):
-            raise InvalidRegion(f"{path}: share must be a list of lists of county folder names.")
+        if not isinstance(share, list) or not all(
+            isinstance(g, list) and all(isinstance(c, str) for c in g) for g in share
+        ):
+            raise InvalidRegion(
+                f"{path}：share 应为区县文件夹名的列表的列表 / share must be a list of lists of county folder names."
+            )
         strangers = sorted({c for g in share for c in g} - set(counties))
         if strangers:
-            raise InvalidRegion(f"{path}: share names county folders that do not exist: {', '.join(strangers)}.")
+            raise InvalidRegion(
+                f"{path}：share 中的区县文件夹不存在 / share names county folders that do not exist: "
+                f"{', '.join(strangers)}."
+            )
+        twice = sorted(c for c, n in Counter(c for g in share for c in set(g)).items() if n > 1)
+        if twice:  # its fallback travellers would be offered to two pools and could ride twice
+            raise InvalidRegion(
+                f"{path}：一个区县只能在一个 share 组中 / a county may be in one share group only: {', '.join(twice)}."
+            )
         groups = tuple(tuple(str(c) for c in g) for g in share)
     spec = RegionSpec(name.strip(), float(radius), split, groups)
     return spec, {county: load_scenario(p) for county, p in counties.items()}

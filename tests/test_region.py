@@ -92,6 +92,12 @@ def test_region_toml_is_checked(tmp_path: Path) -> None:
     (folder / "region.toml").write_text('name = "赣州市"\nshare = [["yudu", "nowhere"]]\n', encoding="utf-8")
     with pytest.raises(InvalidRegion, match="nowhere"):
         load_region(folder)
+    (folder / "region.toml").write_text('name = "赣州市"\nshare = [["yudu", "ruijin"], ["yudu", "xingguo"]]\n', "utf-8")
+    with pytest.raises(InvalidRegion, match="one share group only: yudu"):
+        load_region(folder)
+    (folder / "region.toml").write_text('name = "赣州市"\nshare = [["yudu", 3]]\n', encoding="utf-8")
+    with pytest.raises(InvalidRegion, match="列表的列表"):
+        load_region(folder)
 
 
 def test_a_worker_killed_mid_run_is_retried_and_the_region_completes(tmp_path: Path) -> None:
