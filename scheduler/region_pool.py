@@ -255,36 +255,34 @@ def settle(
     results: Sequence[PoolResult], scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
 ) -> list[PooledBus]:
     """Coaches for the kept buses (the provider's, around its own trips), region-wide bus ids, cost shares."""
-    by_provider: dict[str, list[tuple[PoolResult, Bus, Trip]]] = defaultdict(list)
+    by_provider: dict[str, list[tuple[PoolResult, Timetable, Bus, Trip]]] = defaultdict(list)
     for result in results:
         timetable = Timetable(result.task.problem)
         for bus in result.buses:
-            by_provider[result.task.provider].append((result, bus, trip_of(timetable, bus)))
-    settled: list[tuple[dt.date, str, PoolResult, Bus, Trip, str]] = []
+            by_provider[result.task.provider].append((result, timetable, bus, trip_of(timetable, bus)))
+    settled: list[tuple[dt.date, str, PoolResult, Timetable, Bus, Trip, str]] = []
     for provider, items in sorted(by_provider.items()):
         campaign = campaigns[provider]
         own = {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses}
         # Pool buses get a temporary id that cannot meet a county's bus id while coaches are fitted.
-        trips = list(campaign.trips) + [replace(trip, bus_id=f"~{k}") for k, (_, _, trip) in enumerate(items)]
+        trips = list(campaign.trips) + [replace(trip, bus_id=f"~{k}") for k, (*_, trip) in enumerate(items)]
         named = assign_coaches(trips, scenarios[provider].fleet, kept=own)
-        for k, (result, bus, trip) in enumerate(items):
+        for k, (result, timetable, bus, trip) in enumerate(items):
             coach = named.coach_of.get(f"~{k}")
             if coach is not None:
-                settled.append((result.task.problem.date, provider, result, bus, trip, coach))
-    settled.sort(key=lambda s: (s[0], s[1], s[3].area, s[3].stops[0].arrival_s, s[5]))
+                settled.append((result.task.problem.date, provider, result, timetable, bus, trip, coach))
+    settled.sort(key=lambda s: (s[0], s[1], s[4].area, s[4].stops[0].arrival_s, s[6]))
     out = []
     numbers: Counter[dt.date] = Counter()
-    for day, provider, result, bus, trip, coach in settled:
+    for day, provider, result, timetable, bus, trip, coach in settled:
         numbers[day] += 1
         bus_id = f"P{day:%m%d}-{numbers[day]:03d}"
         bus = replace(bus, bus_id=bus_id, coach_id=f"{provider}-{coach}")
-        out.append(_priced(day, provider, result, bus, replace(trip, bus_id=bus_id)))
+        out.append(_priced(day, provider, result.task, timetable, bus, replace(trip, bus_id=bus_id)))
     return out
 
 
-def _priced(day: dt.date, provider: str, result: PoolResult, bus: Bus, trip: Trip) -> PooledBus:
-    task = result.task
-    timetable = Timetable(task.problem)
+def _priced(day: dt.date, provider: str, task: PoolTask, timetable: Timetable, bus: Bus, trip: Trip) -> PooledBus:
     people = {t.traveller_id: t for t in task.problem.travellers}
     riders: dict[str, list[str]] = defaultdict(list)
     rider_km: dict[str, float] = defaultdict(float)
