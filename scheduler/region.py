@@ -254,19 +254,23 @@ def plan_region(
         refs = {ray.put(s): c for c, s in scenarios.items()}
         pending = {county_task.remote(ref, start, end, per_county): (c, "") for ref, c in refs.items()}
         alone: dict[str, Campaign] = {}
-        for (county, _), campaign in _gather(ray, pending, report):
-            alone[county] = campaign
+        county_task_s: dict[str, float] = {}
+        for (county, _), (campaign, seconds) in _gather(ray, pending, report):
+            alone[county], county_task_s[county] = campaign, seconds
         phase1_s = time.monotonic() - started
 
         tasks = (
             pool_tasks(sharing_pools(scenarios, spec.pool_radius_km, spec.share), scenarios, alone) if pooling else []
         )
         results: list[PoolResult] = []
+        pool_task_s: list[float] = []
         if tasks:
             per_task = max(2.0, time_limit_s * POOLING_SHARE / math.ceil(len(tasks) / workers))
-            pool_task = ray.remote(num_cpus=1, max_retries=retries)(solve_pool_task)
+            pool_task = ray.remote(num_cpus=1, max_retries=retries)(_pool_task)
             pool_pending = {pool_task.remote(t, per_task): (t.provider, _task_label(t)) for t in tasks}
-            results = [r for _, r in _gather(ray, pool_pending, report)]
+            done = [r for _, r in _gather(ray, pool_pending, report)]
+            results = [r for r, _ in done]
+            pool_task_s = [s for _, s in done]
     finally:
         if started_here:
             ray.shutdown()
@@ -280,6 +284,9 @@ def plan_region(
         "pooling_s": round(time.monotonic() - started - phase1_s, 1),
         "pool_tasks": len(tasks),
         "violations": sum(r.violations for r in results),
+        # Each task's own seconds in its worker (what a cluster of any size would spend on it).
+        "county_task_s": {c: round(county_task_s[c], 2) for c in sorted(county_task_s)},
+        "pool_task_s": [round(s, 2) for s in pool_task_s],
     }
     return RegionPlan(spec, start, end, counties, tuple(pooled), stats)
 
@@ -312,10 +319,22 @@ def _silent(what: str, done: int, total: int) -> None:
     pass
 
 
-def _county_campaign(scenario: Scenario, start: dt.date, end: dt.date, time_limit_s: float) -> Campaign:
-    """One county's campaign, run in a Ray worker (the scenario came through the object store; a worker that
-    dies is replaced and the task run again, ``max_retries`` times)."""
-    return plan_campaign(scenario, start, end, CampaignParams(time_limit_s=time_limit_s))
+# Ray names a worker process after its task's function (``ray::_county_campaign``); each returns its seconds in
+# the worker too, what a cluster of any size would spend on it.
+
+
+def _county_campaign(scenario: Scenario, start: dt.date, end: dt.date, time_limit_s: float) -> tuple[Campaign, float]:
+    """One county's campaign, run in a Ray worker on its one CPU (the scenario came through the object store; a
+    worker that dies is replaced and the task run again, ``max_retries`` times)."""
+    started = time.monotonic()
+    campaign = plan_campaign(scenario, start, end, CampaignParams(time_limit_s=time_limit_s, workers=1))
+    return campaign, time.monotonic() - started
+
+
+def _pool_task(task: PoolTask, time_limit_s: float) -> tuple[PoolResult, float]:
+    """One pool's date and destination area, run in a Ray worker."""
+    started = time.monotonic()
+    return solve_pool_task(task, time_limit_s), time.monotonic() - started
 
 
 SPLIT_COLUMNS = [

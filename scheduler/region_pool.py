@@ -80,6 +80,7 @@ class PooledBus:
     replaced: dict[str, float]  # county -> the fallback cost its riders no longer need
     share: dict[str, float]  # county -> its part of the bus's cost
     trip: Trip
+    problem: Problem  # the pool's day problem the bus was planned in (for checking it again)
 
 
 def sharing_pools(
@@ -304,6 +305,7 @@ def _priced(day: dt.date, provider: str, task: PoolTask, timetable: Timetable, b
         {c: round(v, 2) for c, v in sorted(replaced.items())},
         share,
         trip,
+        task.problem,
     )
 
 
