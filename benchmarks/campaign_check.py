@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 
 from benchmarks.check import check_county_plan
 from benchmarks.county_day import DAY_S, CountyDay
@@ -33,8 +34,20 @@ CAMPAIGN_CHECKS = (
 )
 
 
-def check_campaign(scenario: Scenario, campaign: Campaign) -> dict[str, int]:
-    """Count the violations of ``campaign``, a plan of ``scenario``; all zero for a valid campaign."""
+Trip = tuple[str, str, dt.datetime, dt.datetime, dt.date]  # coach, type, leaves, back, date
+
+
+def check_campaign(
+    scenario: Scenario,
+    campaign: Campaign,
+    elsewhere: Mapping[str, dt.date] | None = None,
+    extra_trips: Sequence[Trip] = (),
+) -> dict[str, int]:
+    """Count the violations of ``campaign``, a plan of ``scenario``; all zero for a valid campaign.
+
+    In a region (``benchmarks.region_check``): ``elsewhere`` holds the county's travellers placed on a bus its
+    campaign does not list (another county's coach), by date; ``extra_trips`` the trips its coaches drive for
+    other counties, which count for its fleet."""
     found = dict.fromkeys(CAMPAIGN_CHECKS, 0)
     expected = {
         t.traveller_id: t
@@ -43,10 +56,11 @@ def check_campaign(scenario: Scenario, campaign: Campaign) -> dict[str, int]:
     }
     seen: Counter[str] = Counter(o.traveller_id for o in campaign.overdue)
     date_of: dict[str, dt.date] = {}
-    trips: list[tuple[str, str, dt.datetime, dt.datetime, dt.date]] = []  # coach, type, leaves, back, date
+    trips: list[Trip] = list(extra_trips)
     for day in campaign.days:
         plan, date = day.plan, day.plan.date
-        counts = check_county_plan(CountyDay(day.problem), plan)
+        away = [t for t, d in (elsewhere or {}).items() if d == date]
+        counts = check_county_plan(CountyDay(day.problem), plan, away)
         # A published bus keeps running when cancellations take it below the threshold.
         found["day_rules"] += sum(n for kind, n in counts.items() if not (day.kept and kind == "below_threshold"))
         county = CountyDay(day.problem)
@@ -56,10 +70,13 @@ def check_campaign(scenario: Scenario, campaign: Campaign) -> dict[str, int]:
                     person = expected.get(tid)
                     arrives = date + dt.timedelta(days=stop.arrival_s // DAY_S)
                     found["report"] += person is not None and arrives > person.report_date
-            trips.append((bus.coach_id, bus.vehicle_type, *_trip(county, bus, date), date))
+            trips.append((bus.coach_id, bus.vehicle_type, *trip_of(county, bus, date), date))
         for tid in [t for b in plan.buses for t in b.traveller_ids] + [f.traveller_id for f in plan.fallback]:
             seen[tid] += 1
             date_of[tid] = date
+    for tid, date in (elsewhere or {}).items():
+        seen[tid] += 1
+        date_of[tid] = date
     found["once"] = sum(1 for t in expected if seen[t] != 1) + sum(1 for t in seen if t not in expected)
     for tid, date in date_of.items():
         person = expected.get(tid)
@@ -76,7 +93,7 @@ def check_campaign(scenario: Scenario, campaign: Campaign) -> dict[str, int]:
     return found
 
 
-def _trip(day: CountyDay, bus: Bus, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def trip_of(day: CountyDay, bus: Bus, date: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """When the bus's coach leaves the depot and is back, from its stops."""
     rules = day.rules
     places = [day.place(s.place_id) for s in bus.stops]
@@ -92,9 +109,7 @@ def _trip(day: CountyDay, bus: Bus, date: dt.date) -> tuple[dt.datetime, dt.date
     )
 
 
-def _check_coaches(
-    scenario: Scenario, trips: list[tuple[str, str, dt.datetime, dt.datetime, dt.date]], found: dict[str, int]
-) -> None:
+def _check_coaches(scenario: Scenario, trips: list[Trip], found: dict[str, int]) -> None:
     fleet = {b.vehicle_type: b for b in scenario.fleet}
     by_coach: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     for coach, vehicle_type, leaves, back, date in trips:

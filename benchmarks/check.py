@@ -10,7 +10,7 @@ plan is checked from its stops and times by ``check_county_plan``, against which
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks.county_day import DAY_S, CountyDay
@@ -96,10 +96,11 @@ COUNTY_CHECKS = (
 )
 
 
-def check_county_plan(day: CountyDay, plan: Plan) -> dict[str, int]:
+def check_county_plan(day: CountyDay, plan: Plan, elsewhere: Collection[str] = ()) -> dict[str, int]:
     """Count rule violations of a county plan from its stops and times alone, with this module's own reading of
     the rules (legs, rests, dwell, windows and flows from ``CountyDay``, none of the planner's timetable or
-    checker), so that ``scheduler.check.check_plan`` can be checked against it."""
+    checker), so that ``scheduler.check.check_plan`` can be checked against it. ``elsewhere``: travellers of the
+    day placed on a bus this plan does not list (in a region, another county's coach)."""
     rules = day.rules
     found = dict.fromkeys(COUNTY_CHECKS, 0)
     seen: Counter[str] = Counter()
@@ -147,6 +148,7 @@ def check_county_plan(day: CountyDay, plan: Plan) -> dict[str, int]:
             found["ride_time"] += 1
     for f in plan.fallback:
         seen[f.traveller_id] += 1
+    seen.update(elsewhere)
     expected = set(day.travellers)
     found["coverage"] = sum(1 for t in expected if seen[t] != 1) + sum(1 for t in seen if t not in expected)
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
