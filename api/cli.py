@@ -16,6 +16,7 @@ from scheduler.policy import InvalidPolicy
 from scheduler.validation import InvalidScenario
 
 EXIT_BAD_INPUT = 2
+SCOPE_HELP = "township or factory id, an escort's bus (not for admins, dispatchers and region readers)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +47,7 @@ def add_service_commands(commands: argparse._SubParsersAction) -> None:  # type:
     token_actions = token.add_subparsers(dest="action", required=True)
     create = token_actions.add_parser("create", help="issue a token (printed once)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    create.add_argument("--scope", default=None, help="township or factory id (not for admins and dispatchers)")
+    create.add_argument("--scope", default=None, help=SCOPE_HELP)
     create.add_argument("--label", default="", help="who holds it, shown in the audit log")
     create.add_argument("--days", type=int, default=None, help="days it works (default: token_days, 60)")
     token_actions.add_parser("list", help="every token and session: id, role, scope, label, expiry, last use")
@@ -57,7 +58,7 @@ def add_service_commands(commands: argparse._SubParsersAction) -> None:  # type:
     user_create = user_actions.add_parser("create", help="an account (the password is read from standard input)")
     user_create.add_argument("--username", required=True)
     user_create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    user_create.add_argument("--scope", default=None, help="township or factory id (not for admins and dispatchers)")
+    user_create.add_argument("--scope", default=None, help=SCOPE_HELP)
     user_create.add_argument("--name", default="", help="the person's name as shown in the pages")
     purge = commands.add_parser(
         "purge", help="erase the names, ID numbers and phones of a finished campaign (statistics and amounts stay)"
@@ -114,8 +115,14 @@ def run_service_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.main import create_app
+    from api.services.region import InvalidRegionSettings
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    try:
+        app = create_app(settings)
+    except InvalidRegionSettings as err:
+        print(err, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
 

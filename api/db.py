@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,47 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
         pool_pre_ping=True,
         connect_args=connect_args,
         json_serializer=_to_json,
+    )
+
+
+def make_read_only_engine(url: str) -> Engine:
+    """An engine that can only read ``url`` (another service's database: a region reading its counties').
+
+    SQLite opens the file with ``mode=ro`` (a missing file is an error, not a new empty database) and
+    ``query_only``; PostgreSQL sessions start with ``default_transaction_read_only`` (added to any ``options`` the
+    URL has, such as a ``search_path``), a 5 s connect timeout and a 30 s statement timeout. Nothing is connected
+    until the first query."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if parsed.database in (None, "", ":memory:") or str(path).startswith("file:"):
+            raise ValueError(f"expected a SQLite file, got {parsed.database!r}")
+        uri = f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro&uri=true"
+        engine = create_engine(uri, connect_args={"check_same_thread": False, "timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    options = " ".join(
+        part
+        for part in (
+            str(parsed.query.get("options", "")),
+            "-c default_transaction_read_only=on",
+            "-c statement_timeout=30000",
+        )
+        if part
+    )
+    return create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_size=2,
+        max_overflow=4,
+        pool_pre_ping=True,
+        connect_args={"options": options, "connect_timeout": 5},
     )
 
 

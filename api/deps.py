@@ -62,7 +62,14 @@ def get_caller(request: Request, session: Annotated[Session, Depends(get_session
     return caller
 
 
-_ROLE_ZH = {m.Role.admin: "县管理员", m.Role.dispatcher: "县调度人员", m.Role.township: "乡镇", m.Role.factory: "企业"}
+_ROLE_ZH = {
+    m.Role.admin: "县管理员",
+    m.Role.dispatcher: "县调度人员",
+    m.Role.township: "乡镇",
+    m.Role.factory: "企业",
+    m.Role.escort: "随车人员",
+    m.Role.region: "市级（区域）只读用户",
+}
 
 
 def require_role(*roles: m.Role):  # type: ignore[no-untyped-def]
@@ -88,4 +95,6 @@ TownshipOrDispatcherDep = Annotated[Caller, Depends(require_role(m.Role.dispatch
 AdminDep = Annotated[Caller, Depends(require_role(m.Role.admin))]
 TokenIssuerDep = Annotated[Caller, Depends(require_role(m.Role.admin, m.Role.dispatcher))]
 RulesEditorDep = TokenIssuerDep  # the county office: its admin or its dispatcher
+# The region's bureau: reads its counties (api.routes.region), writes nothing.
+RegionDep = Annotated[Caller, Depends(require_role(m.Role.region))]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -18,6 +18,7 @@ from api.routes import (
     notices,
     plans,
     reference,
+    region,
     reimbursements,
     reports,
     rules,
@@ -29,6 +30,7 @@ from api.routes import (
 )
 from api.services.auth import FailedAuthBrake
 from api.services.planning import JobRunner, fail_unfinished_jobs
+from api.services.region import Region, region_config
 from api.settings import Settings, get_settings
 from api.web import pages as web_pages
 from api.web.headers import install_security_headers
@@ -37,8 +39,14 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service for ``settings`` (default: from the environment). The database is migrated at start-up."""
+    """The service for ``settings`` (default: from the environment). The database is migrated at start-up.
+
+    Raises:
+        InvalidRegionSettings: the FANGGANG_REGION_* settings are wrong (each problem in English and Chinese).
+    """
     settings = settings or get_settings()
+    # A region's deployment reads its counties' databases; checked now, before anything is served.
+    config = region_config(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,10 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.auth_brake = FailedAuthBrake(settings.auth_failures_per_minute)
         app.state.jobs = JobRunner(engine, settings.database_url, settings.database_schema, settings.planning_processes)
+        app.state.region = Region(config) if config is not None else None
         try:
             yield
         finally:
             app.state.jobs.shutdown()
+            if app.state.region is not None:
+                app.state.region.dispose()
             engine.dispose()
 
     app = FastAPI(
@@ -85,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
         notices,
         tickets,
+        region,
     ):
         app.include_router(module.router)
     # The pages for townships, factories and the dispatcher (/app), served by the same process.

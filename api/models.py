@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Strict, WithJsonSchema, computed_field, model_validator
@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from api.schemas import PlanBus, PlanDocument, TravellerRefs
+from api.schemas import PlanBus, PlanDocument, PlanTotals, TravellerRefs
 from scheduler.messages import Message
 from scheduler.validation import FIRST_DATE, LAST_DATE, forbidden_character
 
@@ -81,6 +81,9 @@ class Role(StrEnum):
     factory = "factory"
     # The person travelling with one bus (随车人员): its riders and their boarding only; scope is the bus id.
     escort = "escort"
+    # The prefecture's (or province's) bureau on its own deployment: reads its counties' figures and plans, writes
+    # nothing, sees no traveller (api.services.region). Its tokens have no scope.
+    region = "region"
 
 
 class TravellerStatus(StrEnum):
@@ -768,3 +771,244 @@ class NoticePublic(SQLModel):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     batch: str | None
+
+
+# --------------------------------------------------------------------------------------------- the region
+
+
+class RegionCostSplit(BaseModel):
+    """A county's part of a pooled coach (region.json's ``pooled[].counties[]``)."""
+
+    county: str
+    riders: int
+    rider_km: float
+    share: float = Field(description="CNY of the coach's cost this county pays (riders x km, capped)")
+    fallback_replaced: float = Field(description="CNY of fallbacks its riders leave: the cap on its share")
+
+
+class RegionPlanFigures(BaseModel):
+    """A county's (or the region's) campaign planned by ``fanggang region``: ``cost_alone`` planned alone,
+    ``cost`` with pooling after the cost split (CNY)."""
+
+    travellers: int
+    buses: int
+    pooled_buses: int
+    cost_alone: float
+    cost: float
+    saving: float
+    charter_cost: float
+    reimbursement_cost: float
+    ticket_cost: float
+    subsidy_cost: float
+
+
+class RegionPlanCounty(RegionPlanFigures):
+    county: str
+
+
+class RegionPooledStop(BaseModel):
+    """A stop of a pooled coach, with how many board and alight there (of every county) and where it is."""
+
+    place_id: str = Field(description="the place's id in its own county")
+    place_name: str
+    county: str = Field(description="the county the place belongs to")
+    kind: Literal["pickup", "dropoff"]
+    arrival: str
+    departure: str
+    boarding: int
+    alighting: int
+    lat: float | None = Field(default=None, description="WGS-84, from the county's database; null when unknown")
+    lon: float | None = None
+
+
+class RegionPooledBus(BaseModel):
+    """A coach carrying travellers of several counties (region.json's ``pooled[]``), with its route."""
+
+    bus_id: str
+    date: dt.date
+    coach_id: str
+    provider: str = Field(description="the county whose coach drives it")
+    vehicle_type: str
+    seats: int
+    load: int
+    area: str
+    distance_km: float
+    cost: float
+    counties: list[RegionCostSplit]
+    stops: list[RegionPooledStop] = Field(default_factory=list, description="in driving order (from the day plans)")
+
+
+class RegionPlanFile(BaseModel):
+    """``OUT/region.json`` as ``fanggang region`` writes it (the parts the service reads)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    region: str
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+    counties: list[RegionPlanCounty]
+    totals: RegionPlanFigures
+    pooled: list[RegionPooledBus] = Field(default_factory=list)
+
+
+class RegionPlanSummary(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    start: dt.date = Field(alias="from", serialization_alias="from")
+    end: dt.date = Field(alias="to", serialization_alias="to")
+    totals: RegionPlanFigures
+
+
+class CountyStats(BaseModel):
+    """A county's travellers as its own ``GET /stats`` counts them (``overall``); ``rate`` = arrived / registered."""
+
+    registered: int
+    planned: int
+    departed: int
+    arrived: int
+    no_show: int
+    cancelled: int
+    overdue: int
+    rate: float
+
+
+class CountyTownship(CountyStats):
+    id: str
+    name: str
+
+
+class CountyReport(BaseModel):
+    """The county's daily report (``GET /reports/daily``), cumulative to its date: 返岗率 ``return_rate`` =
+    departed / registered, 到岗率 ``arrival_rate`` = arrived / departed."""
+
+    registered: int
+    by_bus: int
+    by_township_transport: int
+    by_ticket: int
+    tickets_used: int
+    departed: int
+    arrived: int
+    in_province: int
+    out_of_province: int
+    registered_poor_moved: int
+    subsidies_cny: float
+    buses: int
+    return_rate: float
+    arrival_rate: float
+
+
+class CountyCost(BaseModel):
+    payer: str
+    item: str
+    cny: float
+
+
+class RegionCounty(BaseModel):
+    """One county of the region, read from its own database; ``available`` false (with the reason) when that
+    database cannot be read now."""
+
+    county: str = Field(description="the county's key in FANGGANG_REGION_COUNTIES (its folder in region.json)")
+    name: str = Field(description="the county's own name (its stored settings), else its key")
+    available: bool
+    detail: str | None = None
+    detail_zh: str | None = None
+    stats: CountyStats | None = None
+    report: CountyReport | None = None
+    townships: list[CountyTownship] = Field(default_factory=list)
+    costs: list[CountyCost] = Field(default_factory=list, description="as the county's /reports/campaign has them")
+    total_cost_cny: float | None = None
+    plan: RegionPlanCounty | None = Field(default=None, description="its line of region.json, when configured")
+
+
+class RegionTotals(BaseModel):
+    """The counties that could be read, added up (rates computed from the sums)."""
+
+    counties: int
+    available: int
+    stats: CountyStats
+    report: CountyReport
+    total_cost_cny: float
+
+
+class RegionOverview(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    region: str
+    date: dt.date = Field(description="the daily reports' date")
+    generated: str = Field(description="Beijing time")
+    counties: list[RegionCounty]
+    totals: RegionTotals
+    plan: RegionPlanSummary | None = Field(default=None, description="region.json's range and totals")
+    plan_detail: str | None = Field(default=None, description="why region.json could not be read, when not")
+    plan_detail_zh: str | None = None
+    pooled: list[RegionPooledBus] = Field(default_factory=list)
+
+
+class RegionStop(BaseModel):
+    place_id: str
+    place_name: str
+    kind: Literal["pickup", "dropoff"]
+    arrival: str
+    departure: str
+    boarding: int
+    alighting: int
+
+
+class RegionBus(BaseModel):
+    """A bus of a county's plan as the region sees it: riders counted, not named."""
+
+    bus_id: str
+    vehicle_type: str
+    coach_id: str
+    seats: int
+    load: int
+    area: str
+    distance_km: float
+    drive_hours: float
+    drivers: int
+    cost: float
+    stops: list[RegionStop]
+
+
+class RegionFallback(BaseModel):
+    """The travellers of a plan's date who travel by one fallback for one cause, counted."""
+
+    mode: str
+    cause: str
+    travellers: int
+    est_cost: float = Field(description="CNY, their fallbacks' estimated cost together")
+
+
+class RegionPlanDay(BaseModel):
+    date: dt.date
+    published: bool
+    kept: bool
+    totals: PlanTotals
+    buses: list[RegionBus]
+    fallback: list[RegionFallback]
+    subsidies: int = Field(description="registered-poor travellers due a subsidy")
+    subsidy_cost: float
+
+
+class RegionPlanJob(BaseModel):
+    """A county's plan as its ``GET /plans`` lists it: one date (``end_date`` null) or a campaign."""
+
+    id: int
+    date: dt.date
+    end_date: dt.date | None
+    status: str
+    progress: float
+    message: str
+    message_zh: str
+    error: str | None
+    error_zh: str | None
+    published_dates: list[str] | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    published_at: dt.datetime | None
+
+
+class RegionPlan(RegionPlanJob):
+    """A county's plan (``GET /plans/{plan_id}`` of the county) without its travellers: every date's buses, stops
+    and fallbacks counted."""
+
+    days: list[RegionPlanDay] = Field(default_factory=list)
+    campaign_totals: dict[str, Any] | None = Field(default=None, description="a campaign's totals (campaign.json)")

@@ -8,16 +8,21 @@
 - No caller (the public subsidy notice) sees both masked.
 - An escort (a link for one bus) sees its bus's riders: ID numbers masked, phones in full (to call a late rider).
 - The county admin (reference data, rules, tokens) sees no traveller; the audit log holds masked values only.
+- The region (a prefecture's bureau reading its counties' databases, api.services.region) sees no traveller at
+  all: figures, and plans whose riders are counted, never listed (``region_plan_day``); in its own deployment's
+  database it sees nobody (api.routes.scope).
 
 Routes, pages and exports never read ``id_number`` or ``phone`` of a row themselves: they call ``shown``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from api import models as m
+from api.schemas import PlanDocument
 from api.services import lifecycle
 from api.services.auth import Caller
 from scheduler.output import mask_id_number
@@ -84,3 +89,37 @@ def personal(caller: Caller | None, traveller: m.Traveller, printed: bool = Fals
     """``{"id_number", "phone"}`` for a row of an export or a page."""
     seen = shown(caller, traveller, printed)
     return {"id_number": seen.id_number, "phone": seen.phone}
+
+
+def region_plan_day(document: PlanDocument, published: bool, kept: bool) -> m.RegionPlanDay:
+    """A date of a county's plan as the region sees it: each bus with its stops and how many board and alight,
+    the fallbacks counted by mode and cause, the subsidies counted; no traveller id, reference or name."""
+    fallback: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for line in document.fallback:
+        fallback[(line.mode, line.cause)].append(line.est_cost)
+    return m.RegionPlanDay(
+        date=document.date,
+        published=published,
+        kept=kept,
+        totals=document.totals,
+        buses=[
+            m.RegionBus(
+                **bus.model_dump(exclude={"stops"}),
+                stops=[
+                    m.RegionStop(
+                        **stop.model_dump(exclude={"board", "alight"}),
+                        boarding=len(stop.board),
+                        alighting=len(stop.alight),
+                    )
+                    for stop in bus.stops
+                ],
+            )
+            for bus in document.buses
+        ],
+        fallback=[
+            m.RegionFallback(mode=mode, cause=cause, travellers=len(costs), est_cost=round(sum(costs), 2))
+            for (mode, cause), costs in sorted(fallback.items())
+        ],
+        subsidies=len(document.subsidies),
+        subsidy_cost=round(sum(s.amount for s in document.subsidies), 2),
+    )

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # Where notices to travellers go for the county's SMS platform: one CSV (phone, text) per batch sent.
     notice_outbox: Path = Path("./outbox")
 
+    # A region's deployment (a prefecture's bureau, api.services.region): its name (e.g. 赣州市); its counties as a
+    # JSON object, county -> that county's service database (SQLite or PostgreSQL URL, read-only; the county's
+    # folder name in FANGGANG_REGION_PLAN's region.json); and optionally the folder `fanggang region` wrote, for the
+    # pooled coaches and the cost split. Checked at start-up (api.services.region.region_config).
+    region_name: str = ""
+    region_counties: str = ""
+    region_plan: Path | None = None
+
     def today_here(self) -> dt.date:
         return self.today or dt.datetime.now(BEIJING).date()
 

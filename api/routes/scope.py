@@ -1,10 +1,12 @@
 """Who sees which travellers: a township its own, a factory those bound for it, an escort its bus's riders, the
-dispatcher all."""
+dispatcher all; the region, reading a county's database, all of that county's (in figures only), and none of its
+own deployment's."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import false
 from sqlmodel import Session
 
 from api import models as m
@@ -13,6 +15,8 @@ from api.errors import not_found
 
 
 def traveller_filters(caller: Caller) -> list[Any]:
+    if caller.role == m.Role.region:
+        return [] if caller.scope is not None else [false()]
     if caller.role == m.Role.escort:
         return [m.Traveller.bus_id == caller.scope]
     if caller.role == m.Role.township:
@@ -23,6 +27,8 @@ def traveller_filters(caller: Caller) -> list[Any]:
 
 
 def in_scope(caller: Caller, traveller: m.Traveller) -> bool:
+    if caller.role == m.Role.region:
+        return caller.scope is not None
     if caller.role == m.Role.escort:
         return traveller.bus_id == caller.scope
     if caller.role == m.Role.township:

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,6 +38,18 @@ class Caller:
     @property
     def is_dispatcher(self) -> bool:
         return self.role == m.Role.dispatcher
+
+    @property
+    def sees_whole_county(self) -> bool:
+        """The county's figures whole: its dispatcher, or the region reading that county (``in_county``)."""
+        return self.is_dispatcher or (self.role == m.Role.region and self.scope is not None)
+
+    def in_county(self, county: str) -> Caller:
+        """A region caller as it reads ``county``'s database: scoped to that county, still read-only and shown
+        no traveller's personal data (api.privacy)."""
+        if self.role != m.Role.region:
+            raise ValueError(f"only a region caller reads a county, not a {self.role}")
+        return replace(self, scope=county)
 
 
 def hash_token(token: str) -> str:

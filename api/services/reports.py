@@ -184,7 +184,7 @@ def daily_report(session: Session, caller: Caller, campaign: str, day: dt.date) 
                     figures.arrived += 1
                 if subsidy is not None and _in_period(period, subsidy[1], day):
                     figures.subsidies_cny += subsidy[0]
-    if caller.is_dispatcher:
+    if caller.sees_whole_county:
         for bus_id, bus_day in live_buses.items():
             total["cumulative"].bus_ids.add(bus_id)
             if bus_day == day:
@@ -331,7 +331,7 @@ def _county_by_date(
         subsidy = subsidies.get(t.id or 0)
         if subsidy is not None and subsidy[1] in by_date and subsidy[1] >= registered_on:
             by_date[subsidy[1]].subsidies_cny += subsidy[0]
-    if caller.is_dispatcher:
+    if caller.sees_whole_county:
         for bus_id, bus_day in live.items():
             if bus_day in by_date:
                 by_date[bus_day].bus_ids.add(bus_id)

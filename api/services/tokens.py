@@ -10,7 +10,9 @@ from api import models as m
 from api.errors import ApiError, not_found
 from api.services.auth import Caller, hash_token, new_token
 
-COUNTY_WIDE = (m.Role.admin, m.Role.dispatcher)
+# Roles without a scope, whose tokens and accounts only the admin issues: the county's office, and on a region's
+# deployment the region's readers.
+COUNTY_WIDE = (m.Role.admin, m.Role.dispatcher, m.Role.region)
 
 
 def check_scope(session: Session, role: m.Role, scope: str | None) -> str | None:
@@ -35,8 +37,8 @@ def check_scope(session: Session, role: m.Role, scope: str | None) -> str | None
 
 
 def may_manage(issuer: Caller | None, role: m.Role | str) -> bool:
-    """The county admin (and the command line, ``issuer`` None) manages every role; a dispatcher townships' and
-    factories' only."""
+    """The county admin (and the command line, ``issuer`` None) manages every role; a dispatcher townships',
+    factories' and escorts' only."""
     return issuer is None or issuer.role == m.Role.admin or m.Role(role) not in COUNTY_WIDE
 
 

@@ -1,7 +1,8 @@
 /* The dispatcher's map: Leaflet (vendored) over the service's own base map (province and city boundaries,
    /app/static/basemap.geojson, so it draws without any tile server), optional tiles, and from /app/api/geojson
    the places, the corridors (one line per township and destination area, with its bus count) and, for the bus
-   picked in the table, its route. */
+   picked in the table, its route. The region's page gives its own data (data-geojson) and has every route drawn
+   (data-routes="all"): the pooled coaches across its counties. */
 "use strict";
 (async function () {
   const el = document.getElementById("map");
@@ -32,7 +33,8 @@
     tiles.on("tileerror", () => { failed++; if (!loaded && failed >= 4) { map.removeLayer(tiles); el.classList.add("no-tiles"); } });
     tiles.addTo(map);
   }
-  const response = await fetch(`/app/api/geojson?plan_id=${el.dataset.planId}&date=${el.dataset.date}`, { credentials: "same-origin" });
+  const source = el.dataset.geojson || `/app/api/geojson?plan_id=${el.dataset.planId}&date=${el.dataset.date}`;
+  const response = await fetch(source, { credentials: "same-origin" });
   const data = await response.json();
   const busFeatures = data.features.filter((f) => f.properties.kind === "bus");
   const corridors = data.features.filter((f) => f.properties.kind === "corridor");
@@ -40,6 +42,10 @@
   const corridorLayer = L.geoJSON({ type: "FeatureCollection", features: corridors }, {
     style: (f) => ({ color: "#1f5fa8", weight: 1.5 + 6 * f.properties.buses / most, opacity: 0.55 }),
     onEachFeature: (f, lyr) => lyr.bindTooltip(`${f.properties.from} → ${f.properties.area}：${f.properties.buses} 车 ${f.properties.riders} 人`, { sticky: true }),
+  }).addTo(map);
+  const routeLayer = L.geoJSON({ type: "FeatureCollection", features: el.dataset.routes === "all" ? busFeatures : [] }, {
+    style: (f) => ({ color: COLOURS[f.properties.index % COLOURS.length], weight: 3, opacity: 0.8 }),
+    onEachFeature: (f, lyr) => lyr.bindTooltip(`${f.properties.public_id}：${f.properties.load}/${f.properties.seats} · ${f.properties.stops.join(" → ")}`, { sticky: true }),
   }).addTo(map);
   const used = new Set();
   for (const f of busFeatures) f.properties.stops.forEach((s) => used.add(s));
@@ -75,9 +81,10 @@
   document.querySelectorAll("#buses tbody tr").forEach((row, i) => {
     row.addEventListener("click", () => show(i));
   });
-  const bounds = corridorLayer.getBounds().isValid() ? corridorLayer.getBounds() : places.getBounds();
+  const bounds = [corridorLayer, routeLayer, places].map((layer) => layer.getBounds()).find((b) => b.isValid()) || places.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
   else map.setView([25.96, 115.41], 6);
   el.dataset.features = String(data.features.length);
   el.dataset.corridors = String(corridors.length);
+  el.dataset.drawn = String(routeLayer.getLayers().length);
 })();

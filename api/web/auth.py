@@ -25,6 +25,7 @@ LANDING = {
     Role.dispatcher: "/app/dispatcher",
     Role.township: "/app/township",
     Role.factory: "/app/factory",
+    Role.region: "/app/region",
 }
 
 
@@ -96,6 +97,8 @@ DispatcherPage = Annotated[Caller, Depends(role(Role.dispatcher))]
 TownshipPage = Annotated[Caller, Depends(role(Role.township))]
 FactoryPage = Annotated[Caller, Depends(role(Role.factory))]
 AdminPage = Annotated[Caller, Depends(role(Role.admin))]
+# The region's bureau: its overview of the counties, nothing else.
+RegionPage = Annotated[Caller, Depends(role(Role.region))]
 TokenIssuerPage = Annotated[Caller, Depends(role(Role.admin, Role.dispatcher))]
 # Who ticks riders off on the bus's own page: the escort, or the township's clerk.
 EscortPage = Annotated[Caller, Depends(role(Role.escort, Role.township))]

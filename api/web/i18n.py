@@ -32,6 +32,7 @@ ROLES = {
     "township": ("乡镇", "township"),
     "factory": ("企业", "factory"),
     "escort": ("随车人员", "escort"),
+    "region": ("市级区域（只读）", "region (read-only)"),
 }
 
 

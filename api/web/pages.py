@@ -49,7 +49,7 @@ from api.services.reports import daily_report
 from api.services.seed import load_county
 from api.services.tokens import list_tokens, revoke_token
 from api.settings import BEIJING, beijing_minute
-from api.web import desk, documents, journeys, money
+from api.web import desk, documents, journeys, money, region
 from api.web.auth import (
     COOKIE,
     LANG_COOKIE,
@@ -86,6 +86,7 @@ def install(app: FastAPI) -> None:
     app.include_router(money.router)
     app.include_router(desk.router)
     app.include_router(documents.router)
+    app.include_router(region.router)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _err: NotSignedIn) -> Response:
