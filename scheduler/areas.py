@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from scheduler.model import Factory, Problem
 from scheduler.travel import TravelModel
 
@@ -14,19 +16,21 @@ def cluster_factories(factories: Sequence[Factory], travel: TravelModel, radius_
     by road. Returns factory_id -> area name (its cities, most factories first, e.g. "东莞市/深圳市")."""
     ordered = sorted(factories, key=lambda f: f.factory_id)
     n = len(ordered)
-    km = [[travel.leg(a, b).distance_km for b in ordered] for a in ordered]
     clusters: list[list[int]] = [[i] for i in range(n)]
+    # Diameters between clusters, updated as they merge: the merged cluster's to another is the larger of its
+    # parts' (complete linkage). The pair merged is the first closest in row order, as a scan would find it.
+    diameter = np.array([[travel.leg(a, b).distance_km for b in ordered] for a in ordered], dtype=float).reshape(n, n)
+    diameter[np.tril_indices(n)] = np.inf
     limit = 2 * radius_km
-    while True:
-        best: tuple[float, int, int] | None = None
-        for x in range(len(clusters)):
-            for y in range(x + 1, len(clusters)):
-                diameter = max(km[i][j] for i in clusters[x] for j in clusters[y])
-                if diameter <= limit and (best is None or diameter < best[0]):
-                    best = (diameter, x, y)
-        if best is None:
+    while len(clusters) > 1:
+        x, y = divmod(int(np.argmin(diameter)), len(clusters))
+        if not diameter[x, y] <= limit:
             break
-        _, x, y = best
+        # Each half of the matrix holds a pair once (the other is inf): the smaller of row and column is it.
+        merged = np.maximum(np.minimum(diameter[x], diameter[:, x]), np.minimum(diameter[y], diameter[:, y]))
+        diameter[x, x + 1 :] = merged[x + 1 :]
+        diameter[:x, x] = merged[:x]
+        diameter = np.delete(np.delete(diameter, y, axis=0), y, axis=1)
         clusters[x].extend(clusters[y])
         del clusters[y]
     names: dict[str, str] = {}
