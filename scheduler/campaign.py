@@ -28,6 +28,7 @@ from scheduler.check import check_plan
 from scheduler.coaches import Trip, assign_coaches, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
 from scheduler.fallback import fallback_cost, subsidies
+from scheduler.fallback_pool import OpenDate, pool_fallback
 from scheduler.free_seats import seat_on
 from scheduler.messages import Message
 from scheduler.model import BusType, Problem, Scenario, Traveller
@@ -42,9 +43,10 @@ LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 # What a pooled coach's each stop past one pickup and one gate adds to its direct price, for choosing dates: the
 # county's townships and an area's gates lie tens of km apart on a trip of many hundreds.
 DETOUR_PER_STOP = 0.04
-# Share of the time limit kept, after the days, for seating fallback travellers on buses with room and checking
-# the dates that changed again.
-LATE_SEATING_RESERVE = 0.03
+# Share of the time limit kept, after the days, for seating fallback travellers on buses with room, forming new
+# coaches from the rest (``fallback_pool``) and checking the dates that changed again: the first 20% of it to
+# seat, the next 65% to pool.
+LATE_SEATING_RESERVE = 0.12
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,8 @@ class CampaignParams:
     # Share of the time limit for choosing dates; the rest is shared among the dates by their travellers.
     dates_share: float = 0.1
     # Once every date is planned, seat who the day planner sent by fallback on a bus with room on another date of
-    # their window (False: the day-by-day baseline, which never looks back).
+    # their window, and pool the rest onto new coaches across their dates (False: the day-by-day baseline, which
+    # never looks back).
     late_seating: bool = True
 
 
@@ -305,11 +308,18 @@ def plan_campaign(
     ]  # fmt: skip
     changed: set[dt.date] = set()
     was_off = {f.traveller_id for d in days for f in d.plan.fallback}
+    new_buses, pool_s = 0, 0.0
     if params.late_seating:
-        deadline = started + params.time_limit_s - LATE_SEATING_RESERVE * params.time_limit_s / 2
-        changed = _fallback_to_free_seats(days, whole, travel, bookings, date_of, market, deadline)
-    retimed: dict[str, Trip] = {}
-    for n, planned in enumerate(days):  # each changed date is checked again as a whole, its trips timed again
+        reserve_s = LATE_SEATING_RESERVE * params.time_limit_s
+        time_up = started + params.time_limit_s
+        changed = _fallback_to_free_seats(days, whole, travel, bookings, date_of, market, time_up - 0.8 * reserve_s)
+        pool_started = time.monotonic()
+        pooled, new_buses = _fallback_to_new_coaches(
+            days, whole, travel, bookings, date_of, market, kept_trips, time_up - 0.15 * reserve_s
+        )
+        changed |= pooled
+        pool_s = time.monotonic() - pool_started
+    for n, planned in enumerate(days):  # each changed date is checked again as a whole
         if planned.plan.date in changed:
             found = check_plan(planned.problem, planned.plan, travel)
             if found:
@@ -317,9 +327,18 @@ def plan_campaign(
                           planned.plan.date, len(found), found[0])  # fmt: skip
             days[n] = replace(planned, plan=replace(planned.plan, stats={**planned.plan.stats,
                                                                          "violations": len(found)}))  # fmt: skip
-            table = Timetable(planned.problem, travel)
-            retimed.update((b.bus_id, trip_of(table, b)) for b in planned.plan.buses)
-    trips = [retimed.get(t.bus_id, t) for t in trips]
+    if changed:  # trips timed again, and coaches named again where new coaches run
+        trips = [trip_of(Timetable(d.problem, travel), b) for d in days if not d.kept for b in d.plan.buses]
+    if new_buses:
+        named = assign_coaches([*trips, *kept_trips], scenario.fleet, kept_coach)
+        if named.short:
+            log.error("No contracted coach was free for %d trips (a planner bug), e.g. %s", len(named.short),
+                      named.short[0])  # fmt: skip
+        days = [
+            d if d.kept else replace(d, plan=replace(d.plan, buses=tuple(
+                replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in d.plan.buses)))
+            for d in days
+        ]  # fmt: skip
     waiting = sum(bookings[i].size * (day - bookings[i].first).days for i, day in date_of.items())
     stats = {
         "solve_s": round(time.monotonic() - started, 2),
@@ -332,6 +351,8 @@ def plan_campaign(
         "seated_from_fallback": sum(
             1 for d in days if d.plan.date in changed for b in d.plan.buses for t in b.traveller_ids if t in was_off
         ),
+        "coaches_from_fallback": new_buses,
+        "coaches_from_fallback_s": round(pool_s, 2),
         "violations": sum(d.plan.stats.get("violations", 0) for d in days),
         "coaches_short": len(named.short),
     }
@@ -458,6 +479,76 @@ def _fallback_to_free_seats(
     return changed
 
 
+def _fallback_to_new_coaches(
+    days: list[Day],
+    whole: Problem,
+    travel: TravelModel,
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    kept_trips: Sequence[Trip],
+    deadline: float,
+) -> tuple[set[dt.date], int]:
+    """After free seats: the bookings still sent by fallback pooled onto new coaches across the open dates of
+    their windows (``fallback_pool``), each riding its coach's date. ``days`` and ``date_of`` change in place;
+    returns the dates changed and the coaches added."""
+    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
+    dates = {day: _open_date(days[n], whole, travel) for day, n in index.items()}
+    trips = [*kept_trips, *(trip_of(dates[d.plan.date].timetable, b) for d in days if not d.kept
+                            for b in d.plan.buses)]  # fmt: skip
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
+    for i, day in date_of.items():
+        b = bookings[i]
+        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
+    waiting = [i for i in sorted(date_of) if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
+    made = pool_fallback(waiting, bookings, date_of, market, dates, trips, arrivals, deadline)
+    moved = {i: new.day for new in made for i in new.bookings}
+    leaving: dict[dt.date, set[str]] = defaultdict(set)
+    coming: dict[dt.date, list[Traveller]] = defaultdict(list)
+    by_id = {t.traveller_id: t for t in whole.travellers}
+    for i, day in moved.items():
+        if date_of[i] != day:
+            leaving[date_of[i]].update(bookings[i].traveller_ids)
+            coming[day].extend(by_id[t] for t in bookings[i].traveller_ids)
+    seated = {t for i in moved for t in bookings[i].traveller_ids}
+    changed = {date_of[i] for i in moved} | set(moved.values())
+    for day in changed:  # each date rebuilt once: who leaves on it, its new coaches, its fallback less them
+        was = days[index[day]]
+        riders = [t for t in was.problem.travellers if t.traveller_id not in leaving[day]] + coming[day]
+        problem = replace(was.problem, travellers=tuple(sorted(riders, key=lambda t: t.traveller_id)))
+        buses = list(was.plan.buses)
+        number = max((int(b.bus_id.rsplit("-", 1)[-1]) for b in buses), default=0)
+        for k, new in enumerate((new for new in made if new.day == day), start=number + 1):
+            buses.append(replace(new.bus, bus_id=f"{day:%m%d}-{k:03d}"))
+        fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in seated)
+        days[index[day]] = replace(was, problem=problem, plan=_repriced(was.plan, tuple(buses), fallback, problem))
+    date_of.update(moved)
+    return changed, len(made)
+
+
+def _open_date(day: Day, whole: Problem, travel: TravelModel) -> OpenDate:
+    """What the pooling pass needs of a planned date (``fallback_pool.OpenDate``)."""
+    rules = whole.rules
+    people = {t.traveller_id: t for t in day.problem.travellers}
+    unplaced = {f.traveller_id for f in day.plan.fallback if f.mode == "unplaced"}
+    flow_size = Counter((t.township_id, t.factory_id) for t in people.values() if t.traveller_id not in unplaced)
+    entitling = frozenset(
+        (people[t].township_id, people[t].factory_id)
+        for b in day.plan.buses
+        if b.load < rules.charter_min_group
+        for t in b.traveller_ids
+    )
+    return OpenDate(
+        Timetable(replace(whole, date=day.plan.date), travel),
+        destination_areas(day.problem, travel),
+        Counter(t.factory_id for t in day.problem.travellers),
+        [frozenset(s.place_id for s in b.stops if s.kind == "dropoff") for b in day.plan.buses],
+        flow_size,
+        entitling,
+    )
+
+
 def _move_booking(
     days: list[Day], index: dict[dt.date, int], b: Booking, old: dt.date, new: dt.date, buses: list[Bus],
     whole: Problem,
@@ -546,7 +637,9 @@ def _market(
             Stop(lane, place.name, "pickup", 0, 0, who, ()),
             Stop(factory_id, factory.name, "dropoff", 0, 0, (), who),
         )
-        prices[(lane, factory_id)] = tuple(CoachPrice(b.seats, timetable.price(b, stops).cost) for b in fleet)
+        prices[(lane, factory_id)] = tuple(
+            CoachPrice(b.seats, timetable.price(b, stops).cost, b.vehicle_type) for b in fleet
+        )
         bus = timetable.make_bus(fleet[-1], booking.area, stops) if fleet else None
         if bus is not None:
             _, back_s = timetable.trip_s(bus)

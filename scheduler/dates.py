@@ -67,6 +67,7 @@ class CoachPrice:
 
     seats: int
     cost: float
+    vehicle_type: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,8 @@ def test_choosing_dates_fills_a_coach_that_the_first_date_could_not() -> None:
     )
     s = scenario(travellers, (BusType("c35", 35, 2, 600.0, 4.2),))  # a coach costs less than 24 reimbursements
     chosen = plan_campaign(s, DAY, DAY + dt.timedelta(days=4), QUICK)
-    first_dates = plan_campaign(s, DAY, DAY + dt.timedelta(days=4), replace(QUICK, choose_dates=False))
+    day_by_day = replace(QUICK, choose_dates=False, late_seating=False)
+    first_dates = plan_campaign(s, DAY, DAY + dt.timedelta(days=4), day_by_day)
     assert_valid(s, chosen)
     totals, baseline = chosen.to_dict()["totals"], first_dates.to_dict()["totals"]
     assert totals["on_buses"] == 24 and totals["buses"] == 1
@@ -150,6 +151,35 @@ def test_a_party_sent_by_ticket_rides_a_bus_with_room_on_another_date_of_its_win
     cost = [c.to_dict()["totals"]["total_cost"] for c in (before, after)]
     assert cost[1] < cost[0]
     assert after.wait_person_days == 2  # the couple waited a day
+
+
+def test_parties_left_to_tickets_on_different_dates_are_pooled_onto_a_new_coach_on_a_common_date() -> None:
+    """Day by day, three parties of eight from two townships to one factory each leave on their first date, too
+    few for a coach, by ticket. Once every date is planned they are pooled onto one coach on the one date all
+    three may take, for less than their tickets; nobody rides twice and every rule holds."""
+    travellers = (
+        [person(n, 0, DONGGUAN, 0, 2, "A") for n in range(8)]
+        + [person(n, 1, DONGGUAN, 1, 2, "B") for n in range(8, 16)]
+        + [person(n, 0, DONGGUAN, 2, 3, "C") for n in range(16, 24)]
+    )
+    s = scenario(travellers, (BusType("c35", 35, 2, 600.0, 4.2),))
+    end = DAY + dt.timedelta(days=4)
+    day_by_day = CampaignParams(time_limit_s=2.0, workers=1, choose_dates=False, late_seating=False)
+    before = plan_campaign(s, DAY, end, day_by_day)
+    after = plan_campaign(s, DAY, end, replace(day_by_day, late_seating=True))
+    assert before.to_dict()["totals"]["on_buses"] == 0
+    assert_valid(s, after)
+    buses = [(d.plan.date, b) for d in after.days for b in d.plan.buses]
+    assert len(buses) == 1 and after.stats["coaches_from_fallback"] == 1
+    day, bus = buses[0]
+    assert day == DAY + dt.timedelta(days=2)
+    assert sorted(bus.traveller_ids) == sorted(t.traveller_id for t in travellers)
+    assert {s.place_id for s in bus.stops if s.kind == "pickup"} == {TOWNSHIPS[0].township_id, TOWNSHIPS[1].township_id}
+    assert bus.coach_id == "c35-001"
+    assert not any(d.plan.fallback for d in after.days)
+    cost = [c.to_dict()["totals"]["total_cost"] for c in (before, after)]
+    assert cost[1] < cost[0]
+    assert after.wait_person_days == 8 * 2 + 8 * 1  # A waits two days, B one, C none
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -1,0 +1,328 @@
+"""New coaches from the fallback: travellers the day plans left to township transport or tickets, pooled across
+the dates of their windows once every date is planned.
+
+Each date's planner sees only who the date choice gave it, so a flow too thin on its date stays off the buses
+even where the same boarding places and gates have travellers left off on neighbouring dates. Here, per
+destination area, the coach that saves most (its riders' fallback less its price) is formed on any open date
+every rider's window allows, from a seed flow grown by the largest flows that keep the stop limits, and kept
+where its timetable works, it keeps every rule (``check_bus``), the gates' caps per date hold and a coach of its
+type is free for the whole trip; then the next, until no coach saves anything or time is up.
+
+A date's destination areas are clustered over the factories its travellers are bound for
+(``destination_areas``), so a coach only drops at gates its date already serves, all in one of its areas; where
+its riders leave a date with nobody else bound for their gate, that date's areas are clustered again and every
+bus on it must still drop in one area.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scheduler.areas import cluster_factories
+from scheduler.check import check_bus
+from scheduler.coaches import Trip, trip_of
+from scheduler.dates import Booking, CoachPrice, DateMarket, Flow
+from scheduler.model import BusType
+from scheduler.plan import Bus, Stop
+from scheduler.timetable import Timetable
+
+# Seed flows tried per area and date, the largest first, and the coaches built and checked per step (the
+# estimate picks them; the timetable decides).
+SEEDS = 12
+TRIES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class NewBus:
+    """A coach formed from fallback bookings (indices into the campaign's bookings), leaving on ``day``."""
+
+    day: dt.date
+    bus: Bus
+    bookings: tuple[int, ...]
+
+
+@dataclass
+class OpenDate:
+    """A date new coaches may leave on: its timetable, its destination areas (factory -> area, the day plan's),
+    how many of its travellers are bound for each factory, and the gates of each of its buses."""
+
+    timetable: Timetable
+    area_of: dict[str, str]
+    bound_for: Counter[str]
+    bus_gates: list[frozenset[str]]
+    # Travellers per township-factory flow, and the flows a bus below the threshold runs for (their entitlement
+    # must hold: ``fallback.chartered``).
+    flow_size: Counter[tuple[str, str]]
+    entitling: frozenset[tuple[str, str]]
+
+
+@dataclass
+class _Coaches:
+    """The contracted coaches and the trips they drive: whether one of a type is free for a whole trip."""
+
+    fleet: dict[str, BusType]
+    trips: list[Trip]
+
+    def free_for(self, trip: Trip, day: dt.date) -> bool:
+        # Trips overlapping this one, each on a coach of its own: one more still fits the type's count.
+        coach = self.fleet[trip.vehicle_type]
+        count = coach.count if coach.available_on(day) else 0
+        busy = sum(1 for t in self.trips if t.vehicle_type == trip.vehicle_type and t.leaves < trip.back
+                   and trip.leaves < t.back)  # fmt: skip
+        return busy < count
+
+
+def pool_fallback(
+    waiting: Sequence[int],
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    dates: dict[dt.date, OpenDate],
+    trips: list[Trip],
+    arrivals: Counter[tuple[str, dt.date]],
+    deadline: float,
+) -> list[NewBus]:
+    """Coaches for the ``waiting`` bookings (off the buses, on the date ``date_of`` gives), on the open
+    ``dates``. ``trips`` (every coach trip) and ``arrivals`` ((factory, date) -> who arrives) gain the new
+    coaches' trips and riders, and their bookings' old dates lose them."""
+    fleet = {b.vehicle_type: b for d in list(dates.values())[:1] for b in d.timetable.problem.fleet}
+    coaches = _Coaches(fleet, trips)
+    by_area: dict[str, list[int]] = defaultdict(list)
+    for i in waiting:
+        by_area[bookings[i].area].append(i)
+    made: list[NewBus] = []
+    for area in sorted(by_area):
+        left = set(by_area[area])
+        found: dict[dt.date, list[Candidate]] = {}  # the best coaches of each date, while its riders are left
+        stale = {d for i in left for d in market.dates_of(bookings[i]) if d in dates}
+        failed: set[tuple[dt.date, tuple[int, ...]]] = set()
+        while left and time.monotonic() < deadline:
+            for day in stale:
+                found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals)
+            stale.clear()
+            ranked = sorted(
+                (c for cs in found.values() for c in cs if (c.day, c.riders) not in failed),
+                key=lambda c: (-c.saving, c.day, c.riders),
+            )
+            if not ranked:
+                break
+            for c in ranked[:TRIES]:
+                bus = _try(c, bookings, date_of, market, dates, coaches, arrivals, fleet)
+                if bus is None:
+                    failed.add((c.day, c.riders))
+                    continue
+                made.append(NewBus(c.day, bus, c.riders))
+                left -= set(c.riders)
+                # Dates where its riders were waiting, or whose areas were clustered again, look again.
+                stale |= {d for i in c.riders for d in market.dates_of(bookings[i]) if d in dates} | {c.day}
+                stale |= {date_of[i] for i in c.riders}
+                break
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A coach the estimate says saves ``saving``: ``riders`` (booking indices) on ``day`` in ``vehicle_type``."""
+
+    saving: float
+    day: dt.date
+    riders: tuple[int, ...]
+    vehicle_type: str
+
+
+def _try(
+    c: Candidate,
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    dates: dict[dt.date, OpenDate],
+    coaches: _Coaches,
+    arrivals: Counter[tuple[str, dt.date]],
+    fleet: dict[str, BusType],
+) -> Bus | None:
+    """The coach of ``c`` timed, priced and checked, and taken into ``coaches``, ``arrivals`` and ``dates``;
+    None where its times do not work, it breaks a rule, saves nothing, finds no coach free or no room at a
+    gate, or leaves a date whose areas would put a bus across two."""
+    on = dates[c.day]
+    riders = [bookings[i] for i in c.riders]
+    coming: Counter[tuple[str, dt.date]] = Counter()
+    leaving: Counter[tuple[dt.date, str]] = Counter()
+    thinned: Counter[tuple[dt.date, tuple[str, str]]] = Counter()
+    for i, b in zip(c.riders, riders, strict=True):
+        if date_of[i] != c.day:
+            coming[(b.factory_id, c.day + dt.timedelta(days=b.arrival_offset))] += b.size
+            leaving[(date_of[i], b.factory_id)] += b.size
+            thinned[(date_of[i], (b.township_id, b.factory_id))] += b.size
+    caps = market.gate_cap
+    if any(f in caps and arrivals[(f, day)] + n > caps[f] for (f, day), n in coming.items()):
+        return None
+    if any(
+        flow in dates[old].entitling and dates[old].flow_size[flow] - n < market.threshold
+        for (old, flow), n in thinned.items()
+    ):
+        return None  # a bus below the threshold would lose the entitlement it runs for
+    regrouped = _areas_without(dates, leaving)
+    if regrouped is None:
+        return None
+    gates = {b.factory_id for b in riders}
+    bus = _bus(on.timetable, fleet[c.vehicle_type], on.area_of[min(gates)], riders)
+    if bus is None or bus.cost >= sum(b.size * b.fallback_cost for b in riders):
+        return None
+    trip = trip_of(on.timetable, bus)
+    if check_bus(on.timetable, bus, on.area_of) or not coaches.free_for(trip, c.day):
+        return None
+    coaches.trips.append(trip)
+    for i, b in zip(c.riders, riders, strict=True):
+        arrivals[(b.factory_id, date_of[i] + dt.timedelta(days=b.arrival_offset))] -= b.size
+        arrivals[(b.factory_id, c.day + dt.timedelta(days=b.arrival_offset))] += b.size
+        dates[date_of[i]].bound_for[b.factory_id] -= b.size
+        on.bound_for[b.factory_id] += b.size
+        dates[date_of[i]].flow_size[(b.township_id, b.factory_id)] -= b.size
+        on.flow_size[(b.township_id, b.factory_id)] += b.size
+    for old, area_of in regrouped.items():
+        dates[old].area_of = area_of
+    on.bus_gates.append(frozenset(gates))
+    return bus
+
+
+def _candidates(
+    day: dt.date,
+    left: list[int],
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    dates: dict[dt.date, OpenDate],
+    arrivals: Counter[tuple[str, dt.date]],
+) -> list[Candidate]:
+    """The best coach from each seed flow on ``day``, where the estimate says it saves something."""
+    largest = max((p.seats for ps in market.prices.values() for p in ps), default=0)
+    on = dates[day]
+    cells: dict[Flow, list[int]] = defaultdict(list)
+    for i in left:
+        b = bookings[i]
+        if (
+            b.first <= day <= b.last
+            and day not in market.closed
+            and on.bound_for[b.factory_id] > 0
+            and _gate_room(b, i, day, date_of, market, arrivals)
+        ):
+            cells[b.flow].append(i)
+    if sum(bookings[i].size for ids in cells.values() for i in ids) < market.threshold:
+        return []
+    for ids in cells.values():
+        ids.sort(key=lambda i: (-bookings[i].size, i))
+    sizes = {flow: sum(bookings[i].size for i in ids) for flow, ids in cells.items()}
+    found = []
+    for seed in sorted(cells, key=lambda f: (-sizes[f], f))[:SEEDS]:
+        # Flows to gates of the seed's area on that date.
+        near = {f: ids for f, ids in cells.items() if on.area_of[f[1]] == on.area_of[seed[1]]}
+        best = _grow(seed, near, sizes, bookings, market, largest)
+        if best is not None:
+            found.append(Candidate(best[0], day, tuple(best[1]), best[2]))
+    return found
+
+
+def _grow(
+    seed: Flow,
+    cells: dict[Flow, list[int]],
+    sizes: dict[Flow, int],
+    bookings: Sequence[Booking],
+    market: DateMarket,
+    largest: int,
+) -> tuple[float, list[int], str] | None:
+    """From ``seed``, add the largest flows the stop limits allow while seats last; the step whose coach the
+    estimate says saves most: (saving, bookings, coach type), or None where none saves anything."""
+    lanes, gates, riders, seated = {seed[0]}, {seed[1]}, [], 0
+    used: set[Flow] = set()
+    best: tuple[float, list[int], str] | None = None
+    flow: Flow | None = seed
+    while flow is not None and seated < largest:
+        used.add(flow)
+        lanes.add(flow[0])
+        gates.add(flow[1])
+        for i in cells[flow]:
+            if seated + bookings[i].size <= largest:
+                riders.append(i)
+                seated += bookings[i].size
+        if seated >= market.threshold:
+            estimate = _estimate(riders, lanes, gates, bookings, market)
+            if estimate is not None and estimate[0] > (best[0] if best else 0.0):
+                best = (estimate[0], list(riders), estimate[1])
+        allowed = [
+            f for f in cells
+            if f not in used and (f[0] in lanes or len(lanes) < market.max_pickups)
+            and (f[1] in gates or len(gates) < market.max_gates)
+        ]  # fmt: skip
+        flow = max(allowed, key=lambda f: (sizes[f], f)) if allowed else None
+    return best
+
+
+def _estimate(
+    riders: list[int], lanes: set[str], gates: set[str], bookings: Sequence[Booking], market: DateMarket
+) -> tuple[float, str] | None:
+    """The date choice's estimate of a pooled coach (``AreaDayCost``): the smallest coach that seats the riders,
+    at its price for the dearest flow, plus a detour per stop past one pickup and one gate. (saving, coach
+    type), or None where no coach seats them."""
+    seated = sum(bookings[i].size for i in riders)
+    prices: tuple[CoachPrice, ...] = max(
+        (market.prices[bookings[i].flow] for i in riders), key=lambda ps: ps[-1].cost if ps else 0.0
+    )
+    coach = next((p for p in prices if p.seats >= seated), None)
+    if coach is None:
+        return None
+    cost = coach.cost * (1 + market.detour_per_stop * (len(lanes) + len(gates) - 2))
+    return sum(bookings[i].size * bookings[i].fallback_cost for i in riders) - cost, coach.vehicle_type
+
+
+def _gate_room(
+    b: Booking, i: int, day: dt.date, date_of: dict[int, dt.date], market: DateMarket,
+    arrivals: Counter[tuple[str, dt.date]],
+) -> bool:  # fmt: skip
+    cap = market.gate_cap.get(b.factory_id)
+    arrive = day + dt.timedelta(days=b.arrival_offset)
+    return cap is None or date_of[i] == day or arrivals[(b.factory_id, arrive)] + b.size <= cap
+
+
+def _bus(timetable: Timetable, coach: BusType, area: str, riders: list[Booking]) -> Bus | None:
+    """A coach boarding ``riders`` at their places, the one farthest from the gates first, then dropping them at
+    their gates, nearest first; timed and priced by the date's timetable (None where its times do not work)."""
+    first_gate = timetable.factory(riders[0].factory_id)
+    lanes = sorted({b.lane for b in riders}, key=lambda lane: (-timetable.leg(timetable.place(lane), first_gate)
+                                                                .distance_km, lane))  # fmt: skip
+    stops = [
+        Stop(lane, timetable.place(lane).name, "pickup", 0, 0,
+             tuple(t for b in riders if b.lane == lane for t in b.traveller_ids), ())
+        for lane in lanes
+    ]  # fmt: skip
+    here = timetable.place(lanes[-1])
+    gates = {b.factory_id for b in riders}
+    while gates:
+        gate = min(gates, key=lambda f: (timetable.leg(here, timetable.factory(f)).distance_km, f))
+        gates.discard(gate)
+        here = timetable.factory(gate)
+        stops.append(Stop(gate, here.name, "dropoff", 0, 0, (),
+                          tuple(t for b in riders if b.factory_id == gate for t in b.traveller_ids)))  # fmt: skip
+    return timetable.make_bus(coach, area, stops)
+
+
+def _areas_without(
+    dates: dict[dt.date, OpenDate], leaving: Counter[tuple[dt.date, str]]
+) -> dict[dt.date, dict[str, str]] | None:
+    """The destination areas of the dates that ``leaving`` ((date, factory) -> travellers) leaves with nobody
+    bound for a gate, clustered again; None where a bus of such a date would then drop in two areas."""
+    out: dict[dt.date, dict[str, str]] = {}
+    for old in sorted({d for d, _ in leaving}):
+        on = dates[old]
+        still = sorted(f for f, n in on.bound_for.items() if n - leaving[(old, f)] > 0)
+        if len(still) == sum(1 for n in on.bound_for.values() if n > 0):
+            continue
+        table = on.timetable
+        area_of = cluster_factories([table.factory(f) for f in still], table, table.rules.area_radius_km)
+        if any(len({area_of[f] for f in gates}) > 1 for gates in on.bus_gates):
+            return None
+        out[old] = area_of
+    return out
