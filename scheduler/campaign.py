@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.areas import destination_areas
 from scheduler.check import check_plan
-from scheduler.coaches import Trip, assign_coaches, trip_of
+from scheduler.coaches import CoachAssignment, Trip, assign_coaches, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
 from scheduler.fallback import fallback_cost, subsidies
 from scheduler.fallback_pool import OpenDate, pool_fallback
@@ -297,15 +297,7 @@ def plan_campaign(
         days.append(Day(replace(problem, fleet=scenario.fleet), plan))
 
     kept_coach = {b.bus_id: b.coach_id for p in kept_plans.values() for b in p.buses if b.coach_id}
-    named = assign_coaches([*trips, *kept_trips], scenario.fleet, kept_coach)
-    if named.short:
-        log.error("No contracted coach was free for %d trips (a planner bug), e.g. %s", len(named.short),
-                  named.short[0])  # fmt: skip
-    days = [
-        d if d.kept else replace(d, plan=replace(d.plan, buses=tuple(
-            replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in d.plan.buses)))
-        for d in days
-    ]  # fmt: skip
+    days, named = _with_coaches(days, [*trips, *kept_trips], scenario.fleet, kept_coach)
     changed: set[dt.date] = set()
     was_off = {f.traveller_id for d in days for f in d.plan.fallback}
     new_buses, pool_s = 0, 0.0
@@ -330,15 +322,7 @@ def plan_campaign(
     if changed:  # trips timed again, and coaches named again where new coaches run
         trips = [trip_of(Timetable(d.problem, travel), b) for d in days if not d.kept for b in d.plan.buses]
     if new_buses:
-        named = assign_coaches([*trips, *kept_trips], scenario.fleet, kept_coach)
-        if named.short:
-            log.error("No contracted coach was free for %d trips (a planner bug), e.g. %s", len(named.short),
-                      named.short[0])  # fmt: skip
-        days = [
-            d if d.kept else replace(d, plan=replace(d.plan, buses=tuple(
-                replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in d.plan.buses)))
-            for d in days
-        ]  # fmt: skip
+        days, named = _with_coaches(days, [*trips, *kept_trips], scenario.fleet, kept_coach)
     waiting = sum(bookings[i].size * (day - bookings[i].first).days for i, day in date_of.items())
     stats = {
         "solve_s": round(time.monotonic() - started, 2),
@@ -359,6 +343,22 @@ def plan_campaign(
     report(1.0, Message("campaign_done", {"days": len(dates), "buses": sum(len(d.plan.buses) for d in days)}))
     overdue.sort(key=lambda o: o.traveller_id)
     return Campaign(start, end, tuple(days), (*trips, *kept_trips), tuple(overdue), waiting, stats)
+
+
+def _with_coaches(
+    days: list[Day], trips: Sequence[Trip], fleet: Sequence[BusType], kept_coach: dict[str, str]
+) -> tuple[list[Day], CoachAssignment]:
+    """Every bus of the unpublished days with the coach that drives it, named over all the campaign's ``trips``
+    (published buses keep theirs, ``kept_coach``)."""
+    named = assign_coaches(trips, fleet, kept_coach)
+    if named.short:
+        log.error("No contracted coach was free for %d trips (a planner bug), e.g. %s", len(named.short),
+                  named.short[0])  # fmt: skip
+    return [
+        d if d.kept else replace(d, plan=replace(d.plan, buses=tuple(
+            replace(b, coach_id=named.coach_of.get(b.bus_id, "")) for b in d.plan.buses)))
+        for d in days
+    ], named  # fmt: skip
 
 
 def _traveller_ids(plan: Plan) -> set[str]:

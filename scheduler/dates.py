@@ -15,6 +15,7 @@ date's plan is then made by the day planner, which keeps every rule.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -91,6 +92,15 @@ class DateMarket:
         """The dates ``booking`` may leave on: its window less the closed dates."""
         return [d for d in booking.dates() if d not in self.closed]
 
+    def pooled(self, prices: tuple[CoachPrice, ...], riders: int, stops: int) -> tuple[CoachPrice, float] | None:
+        """The estimate of a coach pooling flows: the smallest type that seats ``riders``, at its price for the
+        dearest of the flows (``prices``), plus a detour for each of its ``stops`` past one pickup and one gate
+        None where no type seats them."""
+        fits = next((p for p in prices if p.seats >= riders), None)
+        if fits is None:
+            return None
+        return fits, fits.cost * (1 + self.detour_per_stop * (stops - 2))
+
 
 class AreaDayCost:
     """The estimated cost of one area's bookings on one date, as the day planner treats them: whole coaches for
@@ -150,9 +160,8 @@ class AreaDayCost:
                 b.add(n, fallback, flow, market.prices[flow], forced)
                 bins.append(b)
         for b in bins:
-            fits = next((p for p in b.prices if p.seats >= b.riders), b.prices[-1])
-            # Each stop past one pickup and one gate is a detour: a few per cent of the trip.
-            charter = fits.cost * (1 + market.detour_per_stop * (len(b.lanes) + len(b.gates) - 2))
+            # A bin seats no more than the largest coach: some type always seats it.
+            _, charter = market.pooled(b.prices, b.riders, len(b.lanes) + len(b.gates)) or (b.prices[-1], math.inf)
             if b.forced or (b.riders >= market.threshold and charter < b.fallback):
                 cost += charter
                 coaches += 1

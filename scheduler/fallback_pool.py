@@ -264,17 +264,16 @@ def _grow(
 def _estimate(
     riders: list[int], lanes: set[str], gates: set[str], bookings: Sequence[Booking], market: DateMarket
 ) -> tuple[float, str] | None:
-    """The date choice's estimate of a pooled coach (``AreaDayCost``): the smallest coach that seats the riders,
-    at its price for the dearest flow, plus a detour per stop past one pickup and one gate. (saving, coach
-    type), or None where no coach seats them."""
+    """The date choice's estimate of a pooled coach (``DateMarket.pooled``): (saving, coach type), or None where
+    no coach seats the riders."""
     seated = sum(bookings[i].size for i in riders)
     prices: tuple[CoachPrice, ...] = max(
         (market.prices[bookings[i].flow] for i in riders), key=lambda ps: ps[-1].cost if ps else 0.0
     )
-    coach = next((p for p in prices if p.seats >= seated), None)
-    if coach is None:
+    priced = market.pooled(prices, seated, len(lanes) + len(gates))
+    if priced is None:
         return None
-    cost = coach.cost * (1 + market.detour_per_stop * (len(lanes) + len(gates) - 2))
+    coach, cost = priced
     return sum(bookings[i].size * bookings[i].fallback_cost for i in riders) - cost, coach.vehicle_type
 
 
