@@ -28,7 +28,7 @@ from scheduler.check import check_plan
 from scheduler.coaches import CoachAssignment, Trip, assign_coaches, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
 from scheduler.fallback import fallback_cost, subsidies
-from scheduler.fallback_pool import OpenDate, pool_fallback
+from scheduler.fallback_pool import open_date, pool_fallback
 from scheduler.free_seats import seat_on
 from scheduler.messages import Message
 from scheduler.model import BusType, Problem, Scenario, Traveller
@@ -304,10 +304,13 @@ def plan_campaign(
     if params.late_seating:
         reserve_s = LATE_SEATING_RESERVE * params.time_limit_s
         time_up = started + params.time_limit_s
-        changed = _fallback_to_free_seats(days, whole, travel, bookings, date_of, market, time_up - 0.8 * reserve_s)
+        tables = {d.plan.date: Timetable(replace(whole, date=d.plan.date), travel) for d in days if not d.kept}
+        changed = _fallback_to_free_seats(
+            days, whole, travel, tables, bookings, date_of, market, time_up - 0.8 * reserve_s
+        )
         pool_started = time.monotonic()
         pooled, new_buses = _fallback_to_new_coaches(
-            days, whole, travel, bookings, date_of, market, kept_trips, time_up - 0.15 * reserve_s
+            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.15 * reserve_s
         )
         changed |= pooled
         pool_s = time.monotonic() - pool_started
@@ -430,6 +433,7 @@ def _fallback_to_free_seats(
     days: list[Day],
     whole: Problem,
     travel: TravelModel,
+    tables: dict[dt.date, Timetable],
     bookings: Sequence[Booking],
     date_of: dict[int, dt.date],
     market: DateMarket,
@@ -441,7 +445,6 @@ def _fallback_to_free_seats(
     than its boarding adds to the bus.
     ``days`` and ``date_of`` change in place; returns the dates changed. A gate's cap per date holds."""
     index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    tables = {day: Timetable(replace(whole, date=day), travel) for day in index}
     area_of = destination_areas(whole, travel)
     coach_leaves: dict[str, list[dt.datetime]] = defaultdict(list)
     for day, n in index.items():
@@ -483,6 +486,7 @@ def _fallback_to_new_coaches(
     days: list[Day],
     whole: Problem,
     travel: TravelModel,
+    tables: dict[dt.date, Timetable],
     bookings: Sequence[Booking],
     date_of: dict[int, dt.date],
     market: DateMarket,
@@ -493,7 +497,7 @@ def _fallback_to_new_coaches(
     their windows (``fallback_pool``), each riding its coach's date. ``days`` and ``date_of`` change in place;
     returns the dates changed and the coaches added."""
     index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    dates = {day: _open_date(days[n], whole, travel) for day, n in index.items()}
+    dates = {day: open_date(days[n].problem, days[n].plan, tables[day], travel) for day, n in index.items()}
     trips = [*kept_trips, *(trip_of(dates[d.plan.date].timetable, b) for d in days if not d.kept
                             for b in d.plan.buses)]  # fmt: skip
     arrivals: Counter[tuple[str, dt.date]] = Counter()
@@ -525,28 +529,6 @@ def _fallback_to_new_coaches(
         days[index[day]] = replace(was, problem=problem, plan=_repriced(was.plan, tuple(buses), fallback, problem))
     date_of.update(moved)
     return changed, len(made)
-
-
-def _open_date(day: Day, whole: Problem, travel: TravelModel) -> OpenDate:
-    """What the pooling pass needs of a planned date (``fallback_pool.OpenDate``)."""
-    rules = whole.rules
-    people = {t.traveller_id: t for t in day.problem.travellers}
-    unplaced = {f.traveller_id for f in day.plan.fallback if f.mode == "unplaced"}
-    flow_size = Counter((t.township_id, t.factory_id) for t in people.values() if t.traveller_id not in unplaced)
-    entitling = frozenset(
-        (people[t].township_id, people[t].factory_id)
-        for b in day.plan.buses
-        if b.load < rules.charter_min_group
-        for t in b.traveller_ids
-    )
-    return OpenDate(
-        Timetable(replace(whole, date=day.plan.date), travel),
-        destination_areas(day.problem, travel),
-        Counter(t.factory_id for t in day.problem.travellers),
-        [frozenset(s.place_id for s in b.stops if s.kind == "dropoff") for b in day.plan.buses],
-        flow_size,
-        entitling,
-    )
 
 
 def _move_booking(

@@ -22,13 +22,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scheduler.areas import cluster_factories
+from scheduler.areas import cluster_factories, destination_areas
 from scheduler.check import check_bus
 from scheduler.coaches import Trip, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, Flow
-from scheduler.model import BusType
-from scheduler.plan import Bus, Stop
+from scheduler.model import BusType, Problem
+from scheduler.plan import Bus, Plan, Stop
 from scheduler.timetable import Timetable
+from scheduler.travel import TravelModel
 
 # Seed flows tried per area and date, the largest first, and the coaches built and checked per step (the
 # estimate picks them; the timetable decides).
@@ -58,6 +59,27 @@ class OpenDate:
     # must hold: ``fallback.chartered``).
     flow_size: Counter[tuple[str, str]]
     entitling: frozenset[tuple[str, str]]
+
+
+def open_date(problem: Problem, plan: Plan, timetable: Timetable, travel: TravelModel) -> OpenDate:
+    """A planned date (its travellers and plan, and its timetable) as the pooling sees it."""
+    people = {t.traveller_id: t for t in problem.travellers}
+    unplaced = {f.traveller_id for f in plan.fallback if f.mode == "unplaced"}
+    flow_size = Counter((t.township_id, t.factory_id) for t in people.values() if t.traveller_id not in unplaced)
+    entitling = frozenset(
+        (people[t].township_id, people[t].factory_id)
+        for b in plan.buses
+        if b.load < problem.rules.charter_min_group
+        for t in b.traveller_ids
+    )
+    return OpenDate(
+        timetable,
+        destination_areas(problem, travel),
+        Counter(t.factory_id for t in problem.travellers),
+        [frozenset(s.place_id for s in b.stops if s.kind == "dropoff") for b in plan.buses],
+        flow_size,
+        entitling,
+    )
 
 
 @dataclass
