@@ -11,15 +11,38 @@ from scheduler.model import Factory, Problem
 from scheduler.travel import TravelModel
 
 
-def cluster_factories(factories: Sequence[Factory], travel: TravelModel, radius_km: float) -> dict[str, str]:
+class FactoryKm:
+    """Road km between every two of some factories, measured once: for clustering many subsets of them (the
+    campaign's pooling clusters a date again each time a gate loses its last traveller)."""
+
+    def __init__(self, factories: Sequence[Factory], travel: TravelModel) -> None:
+        self.index = {f.factory_id: k for k, f in enumerate(factories)}
+        self.km = road_km(factories, travel)
+
+    def among(self, factories: Sequence[Factory]) -> np.ndarray:
+        """The km between ``factories`` (each one of those measured), in their order."""
+        rows = [self.index[f.factory_id] for f in factories]
+        return self.km[np.ix_(rows, rows)]
+
+
+def road_km(factories: Sequence[Factory], travel: TravelModel) -> np.ndarray:
+    """Road km between every two of ``factories``, in their order."""
+    n = len(factories)
+    return np.array([[travel.leg(a, b).distance_km for b in factories] for a in factories], dtype=float).reshape(n, n)
+
+
+def cluster_factories(
+    factories: Sequence[Factory], travel: TravelModel, radius_km: float, measured: FactoryKm | None = None
+) -> dict[str, str]:
     """Complete-linkage clustering: no two factories of an area are more than 2 x ``radius_km`` apart
-    by road. Returns factory_id -> area name (its cities, most factories first, e.g. "东莞市/深圳市")."""
+    by road (``measured`` where the distances are at hand). Returns factory_id -> area name (its cities, most
+    factories first, e.g. "东莞市/深圳市")."""
     ordered = sorted(factories, key=lambda f: f.factory_id)
     n = len(ordered)
     clusters: list[list[int]] = [[i] for i in range(n)]
     # Diameters between clusters, updated as they merge: the merged cluster's to another is the larger of its
     # parts' (complete linkage). The pair merged is the first closest in row order, as a scan would find it.
-    diameter = np.array([[travel.leg(a, b).distance_km for b in ordered] for a in ordered], dtype=float).reshape(n, n)
+    diameter = measured.among(ordered) if measured is not None else road_km(ordered, travel)
     diameter[np.tril_indices(n)] = np.inf
     limit = 2 * radius_km
     while len(clusters) > 1:

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scheduler.areas import cluster_factories, destination_areas
+from scheduler.areas import FactoryKm, cluster_factories, destination_areas
 from scheduler.check import check_bus
 from scheduler.coaches import Trip, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, Flow
@@ -111,20 +111,28 @@ def pool_fallback(
     """Coaches for the ``waiting`` bookings (off the buses, on the date ``date_of`` gives), on the open
     ``dates``. ``trips`` (every coach trip) and ``arrivals`` ((factory, date) -> who arrives) gain the new
     coaches' trips and riders, and their bookings' old dates lose them."""
-    fleet = {b.vehicle_type: b for d in list(dates.values())[:1] for b in d.timetable.problem.fleet}
+    any_date = next(iter(dates.values()), None)
+    if any_date is None:
+        return []
+    fleet = {b.vehicle_type: b for b in any_date.timetable.problem.fleet}
     coaches = _Coaches(fleet, trips)
+    table = any_date.timetable
+    measured = FactoryKm(table.problem.factories, table)
+    largest = max((p.seats for ps in market.prices.values() for p in ps), default=0)
     by_area: dict[str, list[int]] = defaultdict(list)
     for i in waiting:
         by_area[bookings[i].area].append(i)
     made: list[NewBus] = []
-    for area in sorted(by_area):
+    # The areas whose fallback costs most first: where time runs out, it cuts the least.
+    for area in sorted(by_area, key=lambda a: (-sum(bookings[i].size * bookings[i].fallback_cost
+                                                     for i in by_area[a]), a)):  # fmt: skip
         left = set(by_area[area])
         found: dict[dt.date, list[Candidate]] = {}  # the best coaches of each date, while its riders are left
         stale = {d for i in left for d in market.dates_of(bookings[i]) if d in dates}
         failed: set[tuple[dt.date, tuple[int, ...]]] = set()
         while left and time.monotonic() < deadline:
             for day in stale:
-                found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals)
+                found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals, largest)
             stale.clear()
             ranked = sorted(
                 (c for cs in found.values() for c in cs if (c.day, c.riders) not in failed),
@@ -132,8 +140,14 @@ def pool_fallback(
             )
             if not ranked:
                 break
-            for c in ranked[:TRIES]:
-                bus = _try(c, bookings, date_of, market, dates, coaches, arrivals, fleet)
+            tries = 0
+            for c in ranked:
+                if tries == TRIES:
+                    break
+                if (c.day, c.riders) in failed:  # seeds may grow the same coach
+                    continue
+                tries += 1
+                bus = _try(c, bookings, date_of, market, dates, coaches, arrivals, fleet, measured)
                 if bus is None:
                     failed.add((c.day, c.riders))
                     continue
@@ -165,6 +179,7 @@ def _try(
     coaches: _Coaches,
     arrivals: Counter[tuple[str, dt.date]],
     fleet: dict[str, BusType],
+    measured: FactoryKm,
 ) -> Bus | None:
     """The coach of ``c`` timed, priced and checked, and taken into ``coaches``, ``arrivals`` and ``dates``;
     None where its times do not work, it breaks a rule, saves nothing, finds no coach free or no room at a
@@ -187,15 +202,15 @@ def _try(
         for (old, flow), n in thinned.items()
     ):
         return None  # a bus below the threshold would lose the entitlement it runs for
-    regrouped = _areas_without(dates, leaving)
-    if regrouped is None:
-        return None
     gates = {b.factory_id for b in riders}
     bus = _bus(on.timetable, fleet[c.vehicle_type], on.area_of[min(gates)], riders)
     if bus is None or bus.cost >= sum(b.size * b.fallback_cost for b in riders):
         return None
     trip = trip_of(on.timetable, bus)
-    if check_bus(on.timetable, bus, on.area_of) or not coaches.free_for(trip, c.day):
+    if not coaches.free_for(trip, c.day) or check_bus(on.timetable, bus, on.area_of):
+        return None
+    regrouped = _areas_without(dates, leaving, measured)
+    if regrouped is None:
         return None
     coaches.trips.append(trip)
     for i, b in zip(c.riders, riders, strict=True):
@@ -219,11 +234,13 @@ def _candidates(
     market: DateMarket,
     dates: dict[dt.date, OpenDate],
     arrivals: Counter[tuple[str, dt.date]],
+    largest: int,
 ) -> list[Candidate]:
-    """The best coach from each seed flow on ``day``, where the estimate says it saves something."""
-    largest = max((p.seats for ps in market.prices.values() for p in ps), default=0)
+    """The coaches grown from each seed flow on ``day`` that the estimate says save something (of at most
+    ``largest`` seats)."""
     on = dates[day]
     cells: dict[Flow, list[int]] = defaultdict(list)
+    sizes: Counter[Flow] = Counter()
     for i in left:
         b = bookings[i]
         if (
@@ -233,70 +250,62 @@ def _candidates(
             and _gate_room(b, i, day, date_of, market, arrivals)
         ):
             cells[b.flow].append(i)
-    if sum(bookings[i].size for ids in cells.values() for i in ids) < market.threshold:
+            sizes[b.flow] += b.size
+    if sum(sizes.values()) < market.threshold:
         return []
     for ids in cells.values():
         ids.sort(key=lambda i: (-bookings[i].size, i))
-    sizes = {flow: sum(bookings[i].size for i in ids) for flow, ids in cells.items()}
+    largest_first = sorted(cells, key=lambda f: (-sizes[f], f))
     found = []
-    for seed in sorted(cells, key=lambda f: (-sizes[f], f))[:SEEDS]:
+    for seed in largest_first[:SEEDS]:
         # Flows to gates of the seed's area on that date.
-        near = {f: ids for f, ids in cells.items() if on.area_of[f[1]] == on.area_of[seed[1]]}
-        best = _grow(seed, near, sizes, bookings, market, largest)
-        if best is not None:
-            found.append(Candidate(best[0], day, tuple(best[1]), best[2]))
+        near = [f for f in largest_first if on.area_of[f[1]] == on.area_of[seed[1]]]
+        for saving, riders, coach in _grow(seed, near, cells, bookings, market, largest):
+            found.append(Candidate(saving, day, tuple(riders), coach))
     return found
 
 
 def _grow(
     seed: Flow,
+    near: list[Flow],
     cells: dict[Flow, list[int]],
-    sizes: dict[Flow, int],
     bookings: Sequence[Booking],
     market: DateMarket,
     largest: int,
-) -> tuple[float, list[int], str] | None:
-    """From ``seed``, add the largest flows the stop limits allow while seats last; the step whose coach the
-    estimate says saves most: (saving, bookings, coach type), or None where none saves anything."""
-    lanes, gates, riders, seated = {seed[0]}, {seed[1]}, [], 0
+) -> list[tuple[float, list[int], str]]:
+    """From ``seed``, add the largest of the ``near`` flows (largest first) the stop limits allow while seats
+    last; each step whose coach the estimate says saves something: (saving, bookings, coach type). The smaller
+    steps stand in where a larger one's timetable does not work.
+
+    The estimate is the date choice's (``DateMarket.pooled``): the smallest coach that seats the riders, at the
+    price of the dearest of their flows, with a detour per stop."""
+    lanes, gates, riders, seated, worth = {seed[0]}, {seed[1]}, [], 0, 0.0
+    dearest: tuple[CoachPrice, ...] = ()
     used: set[Flow] = set()
-    best: tuple[float, list[int], str] | None = None
+    steps: list[tuple[float, list[int], str]] = []
     flow: Flow | None = seed
     while flow is not None and seated < largest:
         used.add(flow)
         lanes.add(flow[0])
         gates.add(flow[1])
         for i in cells[flow]:
-            if seated + bookings[i].size <= largest:
+            b = bookings[i]
+            if seated + b.size <= largest:
                 riders.append(i)
-                seated += bookings[i].size
-        if seated >= market.threshold:
-            estimate = _estimate(riders, lanes, gates, bookings, market)
-            if estimate is not None and estimate[0] > (best[0] if best else 0.0):
-                best = (estimate[0], list(riders), estimate[1])
-        allowed = [
-            f for f in cells
-            if f not in used and (f[0] in lanes or len(lanes) < market.max_pickups)
-            and (f[1] in gates or len(gates) < market.max_gates)
-        ]  # fmt: skip
-        flow = max(allowed, key=lambda f: (sizes[f], f)) if allowed else None
-    return best
-
-
-def _estimate(
-    riders: list[int], lanes: set[str], gates: set[str], bookings: Sequence[Booking], market: DateMarket
-) -> tuple[float, str] | None:
-    """The date choice's estimate of a pooled coach (``DateMarket.pooled``): (saving, coach type), or None where
-    no coach seats the riders."""
-    seated = sum(bookings[i].size for i in riders)
-    prices: tuple[CoachPrice, ...] = max(
-        (market.prices[bookings[i].flow] for i in riders), key=lambda ps: ps[-1].cost if ps else 0.0
-    )
-    priced = market.pooled(prices, seated, len(lanes) + len(gates))
-    if priced is None:
-        return None
-    coach, cost = priced
-    return sum(bookings[i].size * bookings[i].fallback_cost for i in riders) - cost, coach.vehicle_type
+                seated += b.size
+                worth += b.size * b.fallback_cost
+                prices = market.prices[flow]
+                if prices and (not dearest or prices[-1].cost > dearest[-1].cost):
+                    dearest = prices
+        priced = market.pooled(dearest, seated, len(lanes) + len(gates)) if seated >= market.threshold else None
+        if priced is not None and worth - priced[1] > 0:
+            steps.append((worth - priced[1], list(riders), priced[0].vehicle_type))
+        flow = next(
+            (f for f in near if f not in used and (f[0] in lanes or len(lanes) < market.max_pickups)
+             and (f[1] in gates or len(gates) < market.max_gates)),
+            None,
+        )  # fmt: skip
+    return steps
 
 
 def _gate_room(
@@ -331,7 +340,7 @@ def _bus(timetable: Timetable, coach: BusType, area: str, riders: list[Booking])
 
 
 def _areas_without(
-    dates: dict[dt.date, OpenDate], leaving: Counter[tuple[dt.date, str]]
+    dates: dict[dt.date, OpenDate], leaving: Counter[tuple[dt.date, str]], measured: FactoryKm
 ) -> dict[dt.date, dict[str, str]] | None:
     """The destination areas of the dates that ``leaving`` ((date, factory) -> travellers) leaves with nobody
     bound for a gate, clustered again; None where a bus of such a date would then drop in two areas."""
@@ -342,7 +351,7 @@ def _areas_without(
         if len(still) == sum(1 for n in on.bound_for.values() if n > 0):
             continue
         table = on.timetable
-        area_of = cluster_factories([table.factory(f) for f in still], table, table.rules.area_radius_km)
+        area_of = cluster_factories([table.factory(f) for f in still], table, table.rules.area_radius_km, measured)
         if any(len({area_of[f] for f in gates}) > 1 for gates in on.bus_gates):
             return None
         out[old] = area_of

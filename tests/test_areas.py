@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.areas import cluster_factories
+from scheduler.areas import FactoryKm, cluster_factories
 from scheduler.model import Factory
 from scheduler.travel import GeodesicTravel
 
@@ -53,3 +53,14 @@ def test_clusters_are_those_of_the_plain_scan(grid: list[tuple[int, int]], radiu
         ids = sorted(members)
         by_id = {f.factory_id: f for f in factories}
         assert all(TRAVEL.leg(by_id[a], by_id[b]).distance_km <= 2 * radius_km for a in ids for b in ids)
+
+
+@settings(max_examples=30, deadline=None)
+@given(points, st.sampled_from([5.0, 20.0]), st.integers(1, 3))
+def test_a_subset_clusters_alike_on_distances_measured_once(
+    grid: list[tuple[int, int]], radius_km: float, step: int
+) -> None:
+    factories = [factory(n, 22.5 + 0.05 * a, 113.5 + 0.05 * b) for n, (a, b) in enumerate(grid)]
+    measured = FactoryKm(factories[::-1], TRAVEL)  # measured in another order than clustered
+    subset = factories[::step]
+    assert cluster_factories(subset, TRAVEL, radius_km, measured) == cluster_factories(subset, TRAVEL, radius_km)
