@@ -119,6 +119,7 @@ def pool_fallback(
     table = any_date.timetable
     measured = FactoryKm(table.problem.factories, table)
     largest = max((p.seats for ps in market.prices.values() for p in ps), default=0)
+    reach = _Reach(table)
     by_area: dict[str, list[int]] = defaultdict(list)
     for i in waiting:
         by_area[bookings[i].area].append(i)
@@ -132,7 +133,7 @@ def pool_fallback(
         failed: set[tuple[dt.date, tuple[int, ...]]] = set()
         while left and time.monotonic() < deadline:
             for day in stale:
-                found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals, largest)
+                found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals, largest, reach)
             stale.clear()
             ranked = sorted(
                 (c for cs in found.values() for c in cs if (c.day, c.riders) not in failed),
@@ -235,6 +236,7 @@ def _candidates(
     dates: dict[dt.date, OpenDate],
     arrivals: Counter[tuple[str, dt.date]],
     largest: int,
+    reach: _Reach,
 ) -> list[Candidate]:
     """The coaches grown from each seed flow on ``day`` that the estimate says save something (of at most
     ``largest`` seats)."""
@@ -256,11 +258,15 @@ def _candidates(
     for ids in cells.values():
         ids.sort(key=lambda i: (-bookings[i].size, i))
     largest_first = sorted(cells, key=lambda f: (-sizes[f], f))
+    due = {  # flows with a rider to be at the gate on the day itself
+        f for f, ids in cells.items()
+        if any(on.timetable.arrive_by(t) <= day for i in ids for t in bookings[i].traveller_ids)
+    }  # fmt: skip
     found = []
     for seed in largest_first[:SEEDS]:
         # Flows to gates of the seed's area on that date.
         near = [f for f in largest_first if on.area_of[f[1]] == on.area_of[seed[1]]]
-        for saving, riders, coach in _grow(seed, near, cells, bookings, market, largest):
+        for saving, riders, coach in _grow(seed, near, cells, due, bookings, market, largest, reach):
             found.append(Candidate(saving, day, tuple(riders), coach))
     return found
 
@@ -269,17 +275,20 @@ def _grow(
     seed: Flow,
     near: list[Flow],
     cells: dict[Flow, list[int]],
+    due: set[Flow],
     bookings: Sequence[Booking],
     market: DateMarket,
     largest: int,
+    reach: _Reach,
 ) -> list[tuple[float, list[int], str]]:
-    """From ``seed``, add the largest of the ``near`` flows (largest first) the stop limits allow while seats
-    last; each step whose coach the estimate says saves something: (saving, bookings, coach type). The smaller
-    steps stand in where a larger one's timetable does not work.
+    """From ``seed``, add the largest of the ``near`` flows (largest first) the stop limits and the timetable
+    (``reach``) allow while seats last; each step whose coach the estimate says saves something: (saving,
+    bookings, coach type). The smaller steps stand in where a larger one's riders' times do not work.
 
     The estimate is the date choice's (``DateMarket.pooled``): the smallest coach that seats the riders, at the
     price of the dearest of their flows, with a detour per stop."""
     lanes, gates, riders, seated, worth = {seed[0]}, {seed[1]}, [], 0, 0.0
+    due_at: set[str] = set()  # gates where a rider is due on the day itself
     dearest: tuple[CoachPrice, ...] = ()
     used: set[Flow] = set()
     steps: list[tuple[float, list[int], str]] = []
@@ -288,6 +297,8 @@ def _grow(
         used.add(flow)
         lanes.add(flow[0])
         gates.add(flow[1])
+        if flow in due:
+            due_at.add(flow[1])
         for i in cells[flow]:
             b = bookings[i]
             if seated + b.size <= largest:
@@ -301,11 +312,27 @@ def _grow(
         if priced is not None and worth - priced[1] > 0:
             steps.append((worth - priced[1], list(riders), priced[0].vehicle_type))
         flow = next(
-            (f for f in near if f not in used and (f[0] in lanes or len(lanes) < market.max_pickups)
-             and (f[1] in gates or len(gates) < market.max_gates)),
-            None,
-        )  # fmt: skip
+            (f for f in near if f not in used and _fits(f, f in due, lanes, gates, due_at, market, reach)), None
+        )
     return steps
+
+
+def _fits(
+    flow: Flow, flow_due: bool, lanes: set[str], gates: set[str], due_at: set[str], market: DateMarket,
+    reach: _Reach,
+) -> bool:  # fmt: skip
+    """Whether a coach calling at ``lanes`` and ``gates`` (riders due on the day itself at ``due_at``) may take
+    ``flow`` too (``flow_due``: with a rider due that day): within the stop limits, and a timetable calling at
+    every stop."""
+    lane, gate = flow
+    due = due_at | {gate} if flow_due else due_at
+    if lane in lanes and gate in gates and due == due_at:
+        return True
+    if (lane not in lanes and len(lanes) >= market.max_pickups) or (
+        gate not in gates and len(gates) >= market.max_gates
+    ):
+        return False
+    return reach(frozenset(lanes | {lane}), frozenset(gates | {gate}), frozenset(due))
 
 
 def _gate_room(
@@ -318,25 +345,52 @@ def _gate_room(
 
 
 def _bus(timetable: Timetable, coach: BusType, area: str, riders: list[Booking]) -> Bus | None:
-    """A coach boarding ``riders`` at their places, the one farthest from the gates first, then dropping them at
-    their gates, nearest first; timed and priced by the date's timetable (None where its times do not work)."""
-    first_gate = timetable.factory(riders[0].factory_id)
-    lanes = sorted({b.lane for b in riders}, key=lambda lane: (-timetable.leg(timetable.place(lane), first_gate)
-                                                                .distance_km, lane))  # fmt: skip
+    """A coach boarding ``riders`` on the ``_route`` of their places and gates; timed and priced by the date's
+    timetable (None where its times do not work)."""
+    lanes, gates = _route(timetable, {b.lane for b in riders}, {b.factory_id for b in riders})
     stops = [
         Stop(lane, timetable.place(lane).name, "pickup", 0, 0,
              tuple(t for b in riders if b.lane == lane for t in b.traveller_ids), ())
         for lane in lanes
+    ] + [
+        Stop(gate, timetable.factory(gate).name, "dropoff", 0, 0, (),
+             tuple(t for b in riders if b.factory_id == gate for t in b.traveller_ids))
+        for gate in gates
     ]  # fmt: skip
-    here = timetable.place(lanes[-1])
-    gates = {b.factory_id for b in riders}
-    while gates:
-        gate = min(gates, key=lambda f: (timetable.leg(here, timetable.factory(f)).distance_km, f))
-        gates.discard(gate)
-        here = timetable.factory(gate)
-        stops.append(Stop(gate, here.name, "dropoff", 0, 0, (),
-                          tuple(t for b in riders if b.factory_id == gate for t in b.traveller_ids)))  # fmt: skip
     return timetable.make_bus(coach, area, stops)
+
+
+def _route(timetable: Timetable, lanes: set[str], gates: set[str]) -> tuple[list[str], list[str]]:
+    """The order a pooled coach calls in: the boarding place farthest from the gates first, then the gates, the
+    nearest first."""
+    first_gate = timetable.factory(min(gates))
+    boarding = sorted(lanes, key=lambda lane: (-timetable.leg(timetable.place(lane), first_gate).distance_km, lane))
+    here, left, dropping = timetable.place(boarding[-1]), set(gates), []
+    while left:
+        gate = min(left, key=lambda f: (timetable.leg(here, timetable.factory(f)).distance_km, f))
+        left.discard(gate)
+        dropping.append(gate)
+        here = timetable.factory(gate)
+    return boarding, dropping
+
+
+class _Reach:
+    """Whether a coach can call at some boarding places and gates at all, riders due on the day itself at some
+    of them (``Timetable.can_call_at`` on their ``_route``), remembered: growing coaches asks it for every stop
+    they add, on every date alike (times are of the plan date)."""
+
+    def __init__(self, timetable: Timetable) -> None:
+        self.timetable = timetable
+        self.known: dict[tuple[frozenset[str], frozenset[str], frozenset[str]], bool] = {}
+
+    def __call__(self, lanes: frozenset[str], gates: frozenset[str], due: frozenset[str]) -> bool:
+        key = (lanes, gates, due)
+        if key not in self.known:
+            boarding, dropping = _route(self.timetable, set(lanes), set(gates))
+            stops = [Stop(p, "", "pickup", 0, 0, (), ()) for p in boarding]
+            stops += [Stop(f, "", "dropoff", 0, 0, (), ()) for f in dropping]
+            self.known[key] = self.timetable.can_call_at(stops, due)
+        return self.known[key]
 
 
 def _areas_without(

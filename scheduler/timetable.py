@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from scheduler.clock import DAY_S
@@ -238,6 +238,22 @@ class Timetable:
             Stop(s.place_id, s.place_name, s.kind, t, t + self.dwell_s(s.kind, len(s.board)), s.board, s.alight)
             for s, t in zip(stops, times, strict=True)
         )
+
+    def can_call_at(self, stops: Sequence[Stop], due: Collection[str] = ()) -> bool:
+        """Whether a coach can call at these stops, in this order, whatever its riders: pickups in their hours,
+        gates in theirs on the plan date or the next (only the plan date at the ``due`` gates, where a rider
+        reports that day), within the time on board. Riders only narrow it (their report dates, their boarding),
+        so where this fails no ``schedule`` of the stops works."""
+        if not stops:
+            return True
+        day, next_day = self.problem.date, self.problem.date + dt.timedelta(days=1)
+        windows = [
+            self.pickup_windows(self.place(s.place_id))
+            if s.kind == "pickup"
+            else self.delivery_windows(self.factory(s.place_id), day if s.place_id in due else next_day)
+            for s in stops
+        ]
+        return fit_times(windows[0][0][0], self._transits(stops), windows, self.max_ride_s) is not None
 
     @property
     def max_ride_s(self) -> int:

@@ -3,10 +3,13 @@ start), keeps every window and the span, and finishes as early as any schedule c
 
 from __future__ import annotations
 
+from conftest import DAY, FACTORIES, TOWNSHIPS, replace, traveller, yudu_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.timetable import backward_pass, fit_times, forward_pass
+from scheduler.model import Problem
+from scheduler.plan import Stop
+from scheduler.timetable import Timetable, backward_pass, fit_times, forward_pass
 
 HORIZON = 120
 
@@ -68,3 +71,37 @@ def test_a_night_between_gates_means_leaving_later() -> None:
     windows = [((5 * hour, 24 * hour),), gates, gates]
     assert forward_pass(5 * hour, transits, windows) == [5 * hour, 19 * hour, 32 * hour]
     assert fit_times(5 * hour, transits, windows, 16 * hour) == [18 * hour, 32 * hour, 33 * hour + 30 * 60]
+
+
+# A coach's stops on real places: pickups at Yudu townships, gates in Dongguan (near) and Kunshan (a day's drive),
+# each gate's riders due on the plan date itself or later.
+@st.composite
+def calls(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, int]]]:
+    townships = draw(st.lists(st.integers(0, len(TOWNSHIPS) - 1), min_size=1, max_size=3, unique=True))
+    gates = draw(st.lists(st.sampled_from([0, 1, 2, 50, 51, 52, 53]), min_size=1, max_size=3, unique=True))
+    return townships, [(g, draw(st.integers(0, 2))) for g in gates]
+
+
+@settings(max_examples=150, deadline=None)
+@given(calls())
+def test_a_coach_that_cannot_call_at_its_stops_has_no_schedule_whoever_rides(route) -> None:  # type: ignore[no-untyped-def]
+    """``can_call_at`` is a necessary condition: wherever a schedule exists for some riders, it says yes (told
+    at which gates a rider is due on the plan date itself)."""
+    townships, gates = route
+    riders = {g: traveller(f"T{g}", TOWNSHIPS[townships[0]], FACTORIES[g], report_days=days) for g, days in gates}
+    problem = Problem(DAY, TOWNSHIPS, FACTORIES, tuple(riders.values()), (), yudu_rules())
+    table = Timetable(problem)
+    stops = [Stop(TOWNSHIPS[t].township_id, "", "pickup", 0, 0, (), ()) for t in townships]
+    stops += [Stop(FACTORIES[g].factory_id, "", "dropoff", 0, 0, (), (riders[g].traveller_id,)) for g, _ in gates]
+    due = {FACTORIES[g].factory_id for g, days in gates if days == 0}
+    empty = [replace(s, alight=()) for s in stops]
+    if table.schedule(stops) is not None:
+        assert table.can_call_at(empty, due)
+
+
+def test_kunshan_with_three_pickups_and_three_gates_is_beyond_the_time_on_board() -> None:
+    table = Timetable(Problem(DAY, TOWNSHIPS, FACTORIES, (), (), yudu_rules()))
+    stops = [Stop(TOWNSHIPS[t].township_id, "", "pickup", 0, 0, (), ()) for t in (0, 10, 20)]
+    stops += [Stop(FACTORIES[g].factory_id, "", "dropoff", 0, 0, (), ()) for g in (50, 51, 53)]
+    assert table.can_call_at(stops[:1] + stops[3:4])
+    assert not table.can_call_at(stops)
