@@ -4,7 +4,8 @@ the dates of their windows once every date is planned.
 Each date's planner sees only who the date choice gave it, so a flow too thin on its date stays off the buses
 even where the same boarding places and gates have travellers left off on neighbouring dates. Here, per
 destination area, the coach that saves most (its riders' fallback less its price) is formed on any open date
-every rider's window allows, from a seed flow grown by the largest flows that keep the stop limits, and kept
+every rider's window allows, from a seed flow grown by the largest flows that keep the stop limits and
+whose stops a coach can still call at within the time on board (``Timetable.can_call_at``), and kept
 where its timetable works, it keeps every rule (``check_bus``), the gates' caps per date hold and a coach of its
 type is free for the whole trip; then the next, until no coach saves anything or time is up.
 
