@@ -185,11 +185,12 @@ def route_is_feasible(instance: PdpInstance, vehicle: int, route: tuple[int, ...
         load += nodes[node].demand
         if load > v.capacity:
             return False
-    delivery_of = {r.delivery: r for r in instance.requests}
     for node in route:
         if nodes[node].kind is NodeKind.PICKUP:
             seen_pickups.add(node)
-        elif nodes[node].kind is NodeKind.DELIVERY and not seen_pickups.intersection(delivery_of[node].pickups):
+        elif nodes[node].kind is NodeKind.DELIVERY and not seen_pickups.intersection(
+            instance.request_of_delivery[node].pickups
+        ):
             return False
     for kind, limit in ((NodeKind.PICKUP, instance.max_pickup_stops), (NodeKind.DELIVERY, instance.max_delivery_stops)):
         if limit is None:

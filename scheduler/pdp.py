@@ -75,8 +75,11 @@ class PdpInstance:
     arc_costs: list[list[list[int]]]
     max_pickup_stops: int | None = None
     max_delivery_stops: int | None = None
+    # The request each delivery node ends (derived; feasibility checks ask it for every route they try).
+    request_of_delivery: dict[int, PdpRequest] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "request_of_delivery", {r.delivery: r for r in self.requests})
         n = len(self.nodes)
         for name, matrix in (("distance", self.distance), ("travel_time", self.travel_time)):
             if len(matrix) != n or any(len(row) != n for row in matrix):
