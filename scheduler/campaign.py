@@ -27,7 +27,7 @@ from scheduler.areas import destination_areas
 from scheduler.check import check_plan
 from scheduler.coaches import CoachAssignment, Trip, assign_coaches, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
-from scheduler.fallback import fallback_cost, subsidies
+from scheduler.fallback import fallback_cost, recounted, subsidies
 from scheduler.fallback_pool import open_date, pool_fallback
 from scheduler.free_seats import seat_on
 from scheduler.messages import Message
@@ -400,10 +400,12 @@ def _without_cancelled(plan: Plan, problem: Problem, travel: TravelModel) -> Pla
 
 
 def _repriced(plan: Plan, buses: tuple[Bus, ...], fallback: tuple[Fallback, ...], problem: Problem) -> Plan:
-    """``plan`` with these buses and fallback, and the subsidies of who is now on it."""
+    """``plan`` with these buses and fallback, and the subsidies of who is now on it; each fallback line with its
+    flow's size among who now leaves on the date (travellers move between dates after a day is planned)."""
     on_plan = {t for b in buses for t in b.traveller_ids} | {f.traveller_id for f in fallback}
     unplaced = {f.traveller_id for f in fallback if f.mode == "unplaced"}
     people = replace(problem, travellers=tuple(t for t in problem.travellers if t.traveller_id in on_plan))
+    fallback = recounted(fallback, people.travellers, problem.rules)
     return replace(plan, buses=buses, fallback=fallback, subsidies=subsidies(people, unplaced))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scheduler.clock import format_clock
 from scheduler.grouping import Party
@@ -69,6 +69,26 @@ def left_off_penalty_fen(
     if entitled or not timetable.rules.price_alternatives:
         return MUST_SERVE_PENALTY_FEN * people
     return max(1, round(fallback_cost(timetable, township_id, factory_id) * people * FEN))
+
+
+def recounted(lines: Iterable[Fallback], travellers: Iterable[Traveller], rules: PolicyRules) -> tuple[Fallback, ...]:
+    """The ``lines`` with their flow's size among ``travellers`` (the date's, as it now is: the campaign moves
+    travellers between dates after a day is planned), and the cause that size gives a party the pooling left off
+    (below the threshold: a small flow; else no seat)."""
+    flow_of = {t.traveller_id: (t.township_id, t.factory_id) for t in travellers}
+    flows = Counter(flow_of.values())
+    out = []
+    for line in lines:
+        flow = flow_of.get(line.traveller_id)
+        if flow is None or "flow_size" not in line.params or flows[flow] == line.params["flow_size"]:
+            out.append(line)
+            continue
+        size = flows[flow]
+        cause = line.cause
+        if cause in ("small_flow", "no_seat"):
+            cause = "small_flow" if size < rules.charter_min_group else "no_seat"
+        out.append(replace(line, cause=cause, params={**line.params, "flow_size": size}))
+    return tuple(out)
 
 
 def fallback_lines(

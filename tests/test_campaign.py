@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from benchmarks.campaign_check import check_campaign
 from scheduler.campaign import Campaign, CampaignParams, plan_campaign
+from scheduler.fallback import recounted
 from scheduler.model import BusType, Scenario, Traveller
+from scheduler.plan import Fallback
 from scheduler.policy import PolicyRules
 from scheduler.solve import SolveParams, solve
 
@@ -296,3 +298,17 @@ def test_an_end_before_the_start_is_refused() -> None:
     s = scenario([person(0, 0, DONGGUAN, 0, 1)], (BusType("c35", 35, 1, 1200.0, 4.2),))
     with pytest.raises(ValueError, match="end on or after"):
         plan_campaign(s, DAY, DAY - dt.timedelta(days=1), QUICK)
+
+
+def test_fallback_reasons_count_the_flow_as_it_now_leaves_on_the_date() -> None:
+    """A date keeps a fallback line whose flow others left (or joined) after the day was planned: its reason
+    counts who now leaves, and says a small flow or no seat as that count against the threshold gives."""
+    rules = yudu_rules(charter_min_group=3)
+    people = [person(n, 0, 0, 0, 2) for n in range(4)]
+    line = Fallback(people[0].traveller_id, "free_ticket", "no_seat", {"flow_size": 4, "size": 1}, 50.0)
+    (same,) = recounted([line], people, rules)
+    assert same == line
+    (fewer,) = recounted([line], people[:2], rules)
+    assert (fewer.cause, fewer.params["flow_size"], fewer.params["size"]) == ("small_flow", 2, 1)
+    (back,) = recounted([fewer], people, rules)
+    assert (back.cause, back.params["flow_size"]) == ("no_seat", 4)
