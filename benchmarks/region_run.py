@@ -4,7 +4,8 @@
 
 The parent (``benchmarks.region``) starts one such process per region size and worker count. Measured here: the
 wall time of ``ray.init`` and of ``plan_region``; the peak resident memory of this driver process alone
-(``ru_maxrss``) and of its whole process tree (Ray's raylet, object store and workers, sampled by
+(``ru_maxrss`` after it has planned and written the region, as ``fanggang region`` does, before the checker
+reads every county back) and of its whole process tree (Ray's raylet, object store and workers, sampled by
 ``benchmarks.county_run.PeakMemory``); each task's own seconds (``plan_region``'s ``county_task_s`` and
 ``pool_task_s``); the costs with and without pooling; and every county's plan, pooled buses included, through
 the independent region checker (``benchmarks.region_check``).
@@ -16,6 +17,7 @@ import datetime as dt
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +28,7 @@ def run(folder: Path, start: dt.date, end: dt.date, workers: int, time_limit_s: 
     import ray
 
     from benchmarks.region_check import check_region
-    from scheduler.region import load_region, plan_region
+    from scheduler.region import load_region, plan_region, write_region
 
     spec, scenarios = load_region(folder)
     with PeakMemory() as memory:
@@ -38,8 +40,11 @@ def run(folder: Path, start: dt.date, end: dt.date, workers: int, time_limit_s: 
         finally:
             ray.shutdown()
         wall_s = time.monotonic() - started
+        with tempfile.TemporaryDirectory() as out:
+            write_region(plan, Path(out) / "region")
+    driver_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     region = plan.to_dict()
-    violations = check_region(scenarios, plan)
+    violations = check_region({c: scenarios[c] for c in scenarios}, plan)
     replaced = sum(c["fallback_replaced"] for p in region["pooled"] for c in p["counties"])
     return {
         "counties": len(scenarios),
@@ -47,7 +52,7 @@ def run(folder: Path, start: dt.date, end: dt.date, workers: int, time_limit_s: 
         "workers": workers,
         "init_s": round(init_s, 2),
         "wall_s": round(wall_s, 2),
-        "driver_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "driver_peak_mb": round(driver_peak_mb, 1),
         "tree_peak_mb": round(memory.peak_mb, 1),
         "campaigns_s": region["stats"]["campaigns_s"],
         "pooling_s": region["stats"]["pooling_s"],

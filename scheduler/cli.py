@@ -140,17 +140,21 @@ def _load(console: Console, scenario_path: Path, policy: Path | None, distances:
     try:
         scenario = load_scenario(scenario_path, policy, distances)
     except InvalidScenario as err:
-        console.print(
-            f"[red]{scenario_path} 有 {len(err.problems)} 处问题，未写出任何文件 / "
-            f"The scenario {scenario_path} has {len(err.problems)} problem(s); nothing was written:[/red]"
-        )
-        for line in err.problems[:200]:
-            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-        if len(err.problems) > 200:
-            console.print(f"  ... 另有 {len(err.problems) - 200} 处 / and {len(err.problems) - 200} more")
+        _print_problems(console, scenario_path, err)
         return None
     _print_assumptions(console, scenario, policy)
     return scenario
+
+
+def _print_problems(console: Console, where: Path, err: InvalidScenario) -> None:
+    console.print(
+        f"[red]{where} 有 {len(err.problems)} 处问题，未写出任何文件 / "
+        f"{where} has {len(err.problems)} problem(s); nothing was written:[/red]"
+    )
+    for line in err.problems[:200]:
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    if len(err.problems) > 200:
+        console.print(f"  ... 另有 {len(err.problems) - 200} 处 / and {len(err.problems) - 200} more")
 
 
 def _progress(console: Console) -> Progress:
@@ -252,11 +256,6 @@ def _run_region(console: Console, args: argparse.Namespace) -> int:
     except InvalidRegion as err:
         console.print(f"[red]{err}[/red]", soft_wrap=True)
         return EXIT_BAD_INPUT
-    except InvalidScenario as err:
-        console.print(f"[red]{len(err.problems)} 处问题 / problem(s), nothing written:[/red]")
-        for line in err.problems[:200]:
-            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-        return EXIT_BAD_INPUT
     console.print(f"{spec.name}：{len(scenarios)} 个区县 / counties, {start} .. {end}", soft_wrap=True)
     with _progress(console) as progress:
         task = progress.add_task("counties", total=len(scenarios))
@@ -270,6 +269,9 @@ def _run_region(console: Console, args: argparse.Namespace) -> int:
         except RegionFailed as err:
             console.print(f"[red]{err}; 未写出任何文件 / nothing was written.[/red]", soft_wrap=True)
             return 1
+        except InvalidScenario as err:  # each problem names its county's folder
+            _print_problems(console, args.region, err)
+            return EXIT_BAD_INPUT
     _warn_violations(console, plan.stats["violations"])
     write_region(plan, args.out)
     table = Table(

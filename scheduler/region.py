@@ -18,21 +18,25 @@ import datetime as dt
 import json
 import math
 import os
+import pickle
 import time
 import tomllib
+import zlib
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scheduler.campaign import Campaign, CampaignParams, plan_campaign
 from scheduler.output import write_atomically, write_campaign_into
 from scheduler.region_pool import (
+    CountyOutcome,
     PooledBus,
     PoolResult,
     PoolTask,
     county_name,
+    outcome_of,
     pool_tasks,
     settle,
     sharing_pools,
@@ -41,6 +45,7 @@ from scheduler.region_pool import (
 )
 from scheduler.scenario import Scenario, load_scenario
 from scheduler.spreadsheet import table_xlsx
+from scheduler.validation import InvalidScenario
 
 REGION_FILE = "region.toml"
 REGION_KEYS = {"name", "pool_radius_km", "cost_split", "share"}
@@ -75,12 +80,37 @@ class RegionSpec:
     share: tuple[tuple[str, ...], ...] | None = None
 
 
-def load_region(folder: Path) -> tuple[RegionSpec, dict[str, Scenario]]:
+class RegionCounties(Mapping[str, Scenario]):
+    """A region's county folders by name; a county's scenario is read when asked for, and not kept: a province's
+    counties together do not fit one process, and each is read once, into Ray's object store.
+
+    Raises (on reading one):
+        InvalidScenario: the county's files have problems, each named ``county/file``, row and field.
+    """
+
+    def __init__(self, folders: Mapping[str, Path]) -> None:
+        self._folders = dict(folders)
+
+    def __getitem__(self, county: str) -> Scenario:
+        try:
+            return load_scenario(self._folders[county])
+        except InvalidScenario as err:
+            raise InvalidScenario(
+                [replace(p, file=f"{county}/{p.file}") for p in err.problems], err.by_field, err.bad_rows
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._folders)
+
+    def __len__(self) -> int:
+        return len(self._folders)
+
+
+def load_region(folder: Path) -> tuple[RegionSpec, RegionCounties]:
     """region.toml and every county folder in ``folder`` (a folder holding townships.csv), by folder name.
 
     Raises:
         InvalidRegion: region.toml missing, unreadable, with unknown keys or values, or no county folder.
-        InvalidScenario: a county's files have problems (named by file, row and field).
     """
     path = Path(folder) / REGION_FILE
     if not path.is_file():
@@ -137,14 +167,32 @@ def load_region(folder: Path) -> tuple[RegionSpec, dict[str, Scenario]]:
             )
         groups = tuple(tuple(str(c) for c in g) for g in share)
     spec = RegionSpec(name.strip(), float(radius), split, groups)
-    return spec, {county: load_scenario(p) for county, p in counties.items()}
+    return spec, RegionCounties(counties)
 
 
 @dataclass(frozen=True, slots=True)
 class CountyPlan:
+    """A county's campaign with the pooled buses its travellers ride, kept packed (``campaign`` unpacks it):
+    the driver holds every county of a province at once, and writes or checks one at a time."""
+
     county: str
-    campaign: Campaign  # with the pooled buses its travellers ride
+    packed: bytes
+    totals: dict[str, Any]  # its campaign's totals with pooling
     alone: dict[str, Any]  # its campaign's totals as planned alone
+
+    @property
+    def campaign(self) -> Campaign:
+        return _unpacked(self.packed)
+
+
+def _unpacked(packed: bytes) -> Campaign:
+    campaign: Campaign = pickle.loads(zlib.decompress(packed))
+    return campaign
+
+
+def pack(campaign: Campaign) -> bytes:
+    """A campaign as ``CountyPlan`` keeps it: pickled and compressed, about a fiftieth of the objects' memory."""
+    return zlib.compress(pickle.dumps(campaign, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +209,7 @@ class RegionPlan:
         travellers ride (a pooled bus counts in each such county); ``pooled`` lists each pooled bus once."""
         rows = []
         for c in self.counties:
-            totals = c.campaign.to_dict()["totals"]
+            totals = c.totals
             pooled = sum(1 for p in self.pooled if c.county in p.riders)
             cost, alone = round(totals["total_cost"], 2), round(c.alone["total_cost"], 2)
             rows.append(
@@ -220,7 +268,7 @@ ProgressCallback = Callable[[str, int, int], None]  # what finished (a county, o
 
 def plan_region(
     spec: RegionSpec,
-    scenarios: dict[str, Scenario],
+    scenarios: Mapping[str, Scenario],
     start: dt.date,
     end: dt.date,
     time_limit_s: float = 600.0,
@@ -233,8 +281,13 @@ def plan_region(
     ``ray_address``), then pooling across counties (``pooling``), a task per pool, date and destination area.
     The tasks of a phase run side by side and share its part of ``time_limit_s``.
 
+    Each county's scenario is read once (``scenarios[county]``, a ``RegionCounties`` reads it then), put into
+    Ray's object store for its task and let go: this process keeps the counties' places, fleets and rules, what
+    pooling needs of each campaign (``CountyOutcome``), and each campaign packed.
+
     Raises:
         RegionFailed: a task failed ``retries`` + 1 times; naming the county (or the pool's area).
+        InvalidScenario: a county's files have problems (the tasks already started are cancelled).
     """
     import ray
 
@@ -251,17 +304,26 @@ def plan_region(
         campaign_s = time_limit_s * (1 - POOLING_SHARE if pooling else 1)
         per_county = max(5.0, campaign_s / math.ceil(len(scenarios) / workers))
         county_task = ray.remote(num_cpus=1, max_retries=retries)(_county_campaign)
-        refs = {ray.put(s): c for c, s in scenarios.items()}
-        pending = {county_task.remote(ref, start, end, per_county): (c, "") for ref, c in refs.items()}
-        alone: dict[str, Campaign] = {}
+        places: dict[str, Scenario] = {}  # each county without its travellers
+        pending: dict[Any, tuple[str, str]] = {}
+        try:
+            for county in scenarios:  # the first tasks plan while the next counties are read
+                scenario = scenarios[county]
+                places[county] = replace(scenario, travellers=())
+                pending[county_task.remote(ray.put(scenario), start, end, per_county)] = (county, "")
+                del scenario
+        except InvalidScenario:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        packed: dict[str, bytes] = {}
+        outcomes: dict[str, CountyOutcome] = {}
         county_task_s: dict[str, float] = {}
-        for (county, _), (campaign, seconds) in _gather(ray, pending, report):
-            alone[county], county_task_s[county] = campaign, seconds
+        for (county, _), (campaign_packed, outcome, seconds) in _gather(ray, pending, report):
+            packed[county], outcomes[county], county_task_s[county] = campaign_packed, outcome, seconds
         phase1_s = time.monotonic() - started
 
-        tasks = (
-            pool_tasks(sharing_pools(scenarios, spec.pool_radius_km, spec.share), scenarios, alone) if pooling else []
-        )
+        tasks = pool_tasks(sharing_pools(places, spec.pool_radius_km, spec.share), places, outcomes) if pooling else []
         results: list[PoolResult] = []
         pool_task_s: list[float] = []
         if tasks:
@@ -274,11 +336,12 @@ def plan_region(
     finally:
         if started_here:
             ray.shutdown()
-    pooled = settle(results, scenarios, alone)
-    counties = tuple(
-        CountyPlan(c, with_pooled(alone[c], c, county_name(scenarios[c], c), pooled), alone[c].to_dict()["totals"])
-        for c in sorted(alone)
-    )
+    pooled = settle(results, places, outcomes)
+    counties = []
+    for county in sorted(packed):  # one campaign unpacked at a time
+        campaign = with_pooled(_unpacked(packed.pop(county)), county, county_name(places[county], county), pooled)
+        counties.append(CountyPlan(county, pack(campaign), campaign.to_dict()["totals"], outcomes[county].totals))
+        del campaign
     stats = {
         "campaigns_s": round(phase1_s, 1),
         "pooling_s": round(time.monotonic() - started - phase1_s, 1),
@@ -288,7 +351,7 @@ def plan_region(
         "county_task_s": {c: round(county_task_s[c], 2) for c in sorted(county_task_s)},
         "pool_task_s": [round(s, 2) for s in pool_task_s],
     }
-    return RegionPlan(spec, start, end, counties, tuple(pooled), stats)
+    return RegionPlan(spec, start, end, tuple(counties), tuple(pooled), stats)
 
 
 def _gather(
@@ -323,12 +386,15 @@ def _silent(what: str, done: int, total: int) -> None:
 # the worker too, what a cluster of any size would spend on it.
 
 
-def _county_campaign(scenario: Scenario, start: dt.date, end: dt.date, time_limit_s: float) -> tuple[Campaign, float]:
+def _county_campaign(
+    scenario: Scenario, start: dt.date, end: dt.date, time_limit_s: float
+) -> tuple[bytes, CountyOutcome, float]:
     """One county's campaign, run in a Ray worker on its one CPU (the scenario came through the object store; a
-    worker that dies is replaced and the task run again, ``max_retries`` times)."""
+    worker that dies is replaced and the task run again, ``max_retries`` times): packed, what pooling needs of
+    it, and the task's seconds."""
     started = time.monotonic()
     campaign = plan_campaign(scenario, start, end, CampaignParams(time_limit_s=time_limit_s, workers=1))
-    return campaign, time.monotonic() - started
+    return pack(campaign), outcome_of(campaign), time.monotonic() - started
 
 
 def _pool_task(task: PoolTask, time_limit_s: float) -> tuple[PoolResult, float]:

@@ -24,6 +24,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from scheduler.areas import destination_areas
 from scheduler.campaign import Campaign, Day
@@ -47,6 +48,35 @@ def county_name(scenario: Scenario, county: str) -> str:
     """How the other counties' places on a pooled bus are named: the county's own name (policy.toml ``county``),
     else its folder's."""
     return scenario.rules.county or county
+
+
+@dataclass(frozen=True, slots=True)
+class CountyOutcome:
+    """What pooling needs of a county's campaign, without the campaign (which stays with its task's result): who
+    it left to a fallback on each date and what that costs, its coaches' trips and which coach drives each bus."""
+
+    dates: tuple[dt.date, ...]
+    left: dict[dt.date, tuple[tuple[Traveller, float], ...]]  # fallback travellers (not unplaced), est_cost each
+    trips: tuple[Trip, ...]
+    coach_of: dict[str, str]  # bus_id -> coach_id
+    totals: dict[str, Any]  # campaign.json's totals
+
+
+def outcome_of(campaign: Campaign) -> CountyOutcome:
+    left = {}
+    for day in campaign.days:
+        # Unplaced travellers cannot reach the gate in time from this date: no coach can help them.
+        cost = {f.traveller_id: f.est_cost for f in day.plan.fallback if f.mode != "unplaced"}
+        if cost:
+            left[day.plan.date] = tuple((t, cost[t.traveller_id]) for t in day.problem.travellers
+                                        if t.traveller_id in cost)  # fmt: skip
+    return CountyOutcome(
+        tuple(d.plan.date for d in campaign.days),
+        left,
+        campaign.trips,
+        {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses},
+        campaign.to_dict()["totals"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +135,15 @@ def sharing_pools(
 
 
 def pool_tasks(
-    pools: Sequence[tuple[str, ...]], scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+    pools: Sequence[tuple[str, ...]], scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
 ) -> list[PoolTask]:
-    """Every pool, date and destination area where the fallback travellers come from two counties or more."""
+    """Every pool, date and destination area where the fallback travellers come from two counties or more.
+    ``scenarios``: the counties' places, fleets and rules (their travellers are not read)."""
     tasks = []
     for pool in pools:
-        dates = sorted({d.plan.date for c in pool for d in campaigns[c].days})
+        dates = sorted({d for c in pool for d in outcomes[c].dates})
         for day in dates:
-            whole = _pool_problem(pool, day, scenarios, campaigns)
+            whole = _pool_problem(pool, day, scenarios, outcomes)
             if whole is None:
                 continue
             problem, origin, cost = whole
@@ -125,7 +156,7 @@ def pool_tasks(
                 if len(counties) < 2:
                     continue
                 for provider, _ in sorted(counties.items(), key=lambda kv: (-kv[1], kv[0])):
-                    fleet = free_fleet(scenarios[provider], campaigns[provider], day)
+                    fleet = free_fleet(scenarios[provider], outcomes[provider], day)
                     if fleet:
                         break
                 else:
@@ -146,18 +177,17 @@ def pool_tasks(
     return tasks
 
 
-def free_fleet(scenario: Scenario, campaign: Campaign, day: dt.date) -> tuple[BusType, ...]:
+def free_fleet(scenario: Scenario, outcome: CountyOutcome, day: dt.date) -> tuple[BusType, ...]:
     """The county's coach types under contract on ``day``, each counted without its coaches out on a trip that
     day (the exact fit, around every trip, is ``settle``'s)."""
     start = dt.datetime.combine(day, dt.time())
     end = start + dt.timedelta(days=1)
-    coach_of = {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses}
     busy: Counter[str] = Counter()
-    for vehicle_type in {t.vehicle_type for t in campaign.trips}:
+    for vehicle_type in {t.vehicle_type for t in outcome.trips}:
         busy[vehicle_type] = len(
             {
-                coach_of[t.bus_id]
-                for t in campaign.trips
+                outcome.coach_of[t.bus_id]
+                for t in outcome.trips
                 if t.vehicle_type == vehicle_type and t.leaves < end and t.back > start
             }
         )
@@ -170,7 +200,7 @@ def free_fleet(scenario: Scenario, campaign: Campaign, day: dt.date) -> tuple[Bu
 
 
 def _pool_problem(
-    pool: tuple[str, ...], day: dt.date, scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+    pool: tuple[str, ...], day: dt.date, scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
 ) -> tuple[Problem, dict[str, tuple[str, str]], dict[str, float]] | None:
     townships: list[Township] = []
     factories: dict[str, Factory] = {}
@@ -179,11 +209,7 @@ def _pool_problem(
     cost: dict[str, float] = {}
     for county in pool:
         scenario = scenarios[county]
-        day_plan = next((d for d in campaigns[county].days if d.plan.date == day), None)
-        if day_plan is None:
-            continue
-        # Unplaced travellers cannot reach the gate in time from this date: no coach can help them.
-        left = {f.traveller_id: f for f in day_plan.plan.fallback if f.mode != "unplaced"}
+        left = outcomes[county].left.get(day, ())
         if not left:
             continue
         factory_id = {}
@@ -197,9 +223,7 @@ def _pool_problem(
             replace(t, township_id=pooled_id(county, t.township_id), name=f"{t.name}（{label}）")
             for t in scenario.townships
         )
-        for t in day_plan.problem.travellers:
-            if t.traveller_id not in left:
-                continue
+        for t, est_cost in left:
             new_id = pooled_id(county, t.traveller_id)
             travellers.append(
                 replace(
@@ -211,7 +235,7 @@ def _pool_problem(
                 )
             )
             origin[new_id] = (county, t.traveller_id)
-            cost[new_id] = left[t.traveller_id].est_cost
+            cost[new_id] = est_cost
     if len({c for c, _ in origin.values()}) < 2:
         return None
     rules = scenarios[pool[0]].rules
@@ -253,7 +277,7 @@ def solve_pool_task(task: PoolTask, time_limit_s: float) -> PoolResult:
 
 
 def settle(
-    results: Sequence[PoolResult], scenarios: Mapping[str, Scenario], campaigns: Mapping[str, Campaign]
+    results: Sequence[PoolResult], scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
 ) -> list[PooledBus]:
     """Coaches for the kept buses (the provider's, around its own trips), region-wide bus ids, cost shares."""
     by_provider: dict[str, list[tuple[PoolResult, Timetable, Bus, Trip]]] = defaultdict(list)
@@ -263,10 +287,9 @@ def settle(
             by_provider[result.task.provider].append((result, timetable, bus, trip_of(timetable, bus)))
     settled: list[tuple[dt.date, str, PoolResult, Timetable, Bus, Trip, str]] = []
     for provider, items in sorted(by_provider.items()):
-        campaign = campaigns[provider]
-        own = {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses}
+        own = outcomes[provider].coach_of
         # Pool buses get a temporary id that cannot meet a county's bus id while coaches are fitted.
-        trips = list(campaign.trips) + [replace(trip, bus_id=f"~{k}") for k, (*_, trip) in enumerate(items)]
+        trips = list(outcomes[provider].trips) + [replace(trip, bus_id=f"~{k}") for k, (*_, trip) in enumerate(items)]
         named = assign_coaches(trips, scenarios[provider].fleet, kept=own)
         for k, (result, timetable, bus, trip) in enumerate(items):
             coach = named.coach_of.get(f"~{k}")

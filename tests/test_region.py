@@ -84,6 +84,20 @@ def test_a_failing_county_is_named_and_nothing_is_written(tmp_path: Path) -> Non
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
+def test_a_county_with_bad_files_is_named_and_nothing_is_written(tmp_path: Path, capsys) -> None:
+    """A county's scenario is read when its task is sent (one county in memory at a time); a bad one stops the
+    region before anything is written, and each problem names the county's folder."""
+    folder = _region(tmp_path)
+    travellers = folder / "xingguo" / "travellers.csv"
+    travellers.write_text(travellers.read_text("utf-8").replace("2026-02-22,gj-1,否", "2026-02-32,gj-1,否"), "utf-8")
+    out = tmp_path / "out"
+    args = ["--from", START.isoformat(), "--to", END.isoformat(), "--out", str(out), "--time-limit", "4"]
+    assert main(["region", str(folder), *args]) == 2
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "xingguo/travellers.csv" in printed and "nothing was written" in printed
+    assert not out.exists()
+
+
 def test_region_toml_is_checked(tmp_path: Path) -> None:
     folder = _region(tmp_path)
     (folder / "region.toml").write_text('name = "赣州市"\nradius = 80\n', encoding="utf-8")

@@ -18,6 +18,7 @@ from scheduler.check import check_bus
 from scheduler.region import load_region
 from scheduler.region_pool import (
     county_name,
+    outcome_of,
     pool_tasks,
     settle,
     sharing_pools,
@@ -51,7 +52,8 @@ def test_pooled_buses_keep_every_bus_rule_and_each_county_pays_less_than_alone()
     alone = {c: plan_campaign(s, START, END, CampaignParams(time_limit_s=4, workers=1)) for c, s in scenarios.items()}
     for campaign in alone.values():
         assert campaign.to_dict()["totals"]["buses"] == 0  # 15 < 20: nobody charters alone
-    tasks = pool_tasks(sharing_pools(scenarios, 80, None), scenarios, alone)
+    outcomes = {c: outcome_of(campaign) for c, campaign in alone.items()}
+    tasks = pool_tasks(sharing_pools(scenarios, 80, None), scenarios, outcomes)
     assert tasks, "the three counties' Kunshan groups make a pool task"
     results = [solve_pool_task(t, 4) for t in tasks]
     kept = [(r.task, b) for r in results for b in r.buses]
@@ -65,7 +67,7 @@ def test_pooled_buses_keep_every_bus_rule_and_each_county_pays_less_than_alone()
         assert len(pickups) <= task.problem.rules.max_pickup_stops
     assert all(r.violations == 0 for r in results)
 
-    pooled = settle(results, scenarios, alone)
+    pooled = settle(results, scenarios, outcomes)
     assert len(pooled) == len(kept)  # every provider had a coach free
     for p in pooled:
         assert sum(p.share.values()) == pytest.approx(p.bus.cost, abs=0.005)
