@@ -233,7 +233,7 @@ def plan_campaign(
     kept_trips = [trip_of(day_tables[d], b) for d, p in kept_plans.items() for b in p.buses]
 
     closed = frozenset(kept_plans) | frozenset(d for d in dates if open_from is not None and d < open_from)
-    market = _market(timetable, bookings, dates, closed)
+    market = date_market(timetable, bookings, dates, closed)
     waiting_list = []
     for i, b in enumerate(bookings):
         if i in seated:
@@ -396,10 +396,10 @@ def _without_cancelled(plan: Plan, problem: Problem, travel: TravelModel) -> Pla
         price = timetable.price(fleet[bus.vehicle_type], stops)
         buses.append(replace(bus, stops=stops, distance_km=price.distance_km, cost=price.cost))
     fallback = tuple(f for f in plan.fallback if f.traveller_id in registered)
-    return _repriced(plan, tuple(buses), fallback, problem)
+    return repriced(plan, tuple(buses), fallback, problem)
 
 
-def _repriced(plan: Plan, buses: tuple[Bus, ...], fallback: tuple[Fallback, ...], problem: Problem) -> Plan:
+def repriced(plan: Plan, buses: tuple[Bus, ...], fallback: tuple[Fallback, ...], problem: Problem) -> Plan:
     """``plan`` with these buses and fallback, and the subsidies of who is now on it; each fallback line with its
     flow's size among who now leaves on the date (travellers move between dates after a day is planned)."""
     on_plan = {t for b in buses for t in b.traveller_ids} | {f.traveller_id for f in fallback}
@@ -428,7 +428,7 @@ def _offer_free_seats(
     for i in order:
         if seat_on(buses, timetable, bookings[i], coach_leaves, area_of) is not None:
             seated.add(i)
-    return _repriced(plan, tuple(buses), plan.fallback, timetable.problem)
+    return repriced(plan, tuple(buses), plan.fallback, timetable.problem)
 
 
 def _fallback_to_free_seats(
@@ -528,7 +528,7 @@ def _fallback_to_new_coaches(
         for k, new in enumerate((new for new in made if new.day == day), start=number + 1):
             buses.append(replace(new.bus, bus_id=f"{day:%m%d}-{k:03d}"))
         fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in seated)
-        days[index[day]] = replace(was, problem=problem, plan=_repriced(was.plan, tuple(buses), fallback, problem))
+        days[index[day]] = replace(was, problem=problem, plan=repriced(was.plan, tuple(buses), fallback, problem))
     date_of.update(moved)
     return changed, len(made)
 
@@ -543,14 +543,14 @@ def _move_booking(
     was = days[index[old]]
     fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in ids)
     if old == new:
-        days[index[old]] = replace(was, plan=_repriced(was.plan, tuple(buses), fallback, was.problem))
+        days[index[old]] = replace(was, plan=repriced(was.plan, tuple(buses), fallback, was.problem))
         return
     problem = replace(was.problem, travellers=tuple(t for t in was.problem.travellers if t.traveller_id not in ids))
-    days[index[old]] = replace(was, problem=problem, plan=_repriced(was.plan, was.plan.buses, fallback, problem))
+    days[index[old]] = replace(was, problem=problem, plan=repriced(was.plan, was.plan.buses, fallback, problem))
     now = days[index[new]]
     riders = tuple(sorted((*now.problem.travellers, *people), key=lambda t: t.traveller_id))
     problem = replace(now.problem, travellers=riders)
-    days[index[new]] = replace(now, problem=problem, plan=_repriced(now.plan, tuple(buses), now.plan.fallback, problem))
+    days[index[new]] = replace(now, problem=problem, plan=repriced(now.plan, tuple(buses), now.plan.fallback, problem))
 
 
 def campaign_bookings(
@@ -601,7 +601,7 @@ def campaign_bookings(
     return bookings, overdue
 
 
-def _market(
+def date_market(
     timetable: Timetable, bookings: Sequence[Booking], dates: Sequence[dt.date], closed: frozenset[dt.date]
 ) -> DateMarket:
     """Coach prices of each flow driven direct, the days a coach is away on a trip to each area, the coaches

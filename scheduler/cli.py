@@ -261,7 +261,7 @@ def _run_region(console: Console, args: argparse.Namespace) -> int:
         task = progress.add_task("counties", total=len(scenarios))
 
         def on_progress(what: str, done: int, total: int) -> None:
-            # Phase 1 counts counties, phase 2 the pools' areas by date.
+            # Phase 1 counts counties, phase 2 the pools' destination areas.
             progress.update(task, completed=done, total=total, description=f"{what} 已完成 / done ({done}/{total})")
 
         try:

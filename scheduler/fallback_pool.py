@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scheduler.areas import FactoryKm, cluster_factories, destination_areas
@@ -108,10 +108,12 @@ def pool_fallback(
     trips: list[Trip],
     arrivals: Counter[tuple[str, dt.date]],
     deadline: float,
+    accept: Callable[[tuple[int, ...]], bool] | None = None,
 ) -> list[NewBus]:
     """Coaches for the ``waiting`` bookings (off the buses, on the date ``date_of`` gives), on the open
     ``dates``. ``trips`` (every coach trip) and ``arrivals`` ((factory, date) -> who arrives) gain the new
-    coaches' trips and riders, and their bookings' old dates lose them."""
+    coaches' trips and riders, and their bookings' old dates lose them. ``accept``: which riders a coach may
+    carry (a region pools only coaches of two counties or more); any, where None."""
     any_date = next(iter(dates.values()), None)
     if any_date is None:
         return []
@@ -137,7 +139,12 @@ def pool_fallback(
                 found[day] = _candidates(day, sorted(left), bookings, date_of, market, dates, arrivals, largest, reach)
             stale.clear()
             ranked = sorted(
-                (c for cs in found.values() for c in cs if (c.day, c.riders) not in failed),
+                (
+                    c
+                    for cs in found.values()
+                    for c in cs
+                    if (c.day, c.riders) not in failed and (accept is None or accept(c.riders))
+                ),
                 key=lambda c: (-c.saving, c.day, c.riders),
             )
             if not ranked:
@@ -283,8 +290,9 @@ def _grow(
     reach: _Reach,
 ) -> list[tuple[float, list[int], str]]:
     """From ``seed``, add the largest of the ``near`` flows (largest first) the stop limits and the timetable
-    (``reach``) allow while seats last; each step whose coach the estimate says saves something: (saving,
-    bookings, coach type). The smaller steps stand in where a larger one's riders' times do not work.
+    (``reach``) allow while seats last; each step whose coach could save something (its riders' fallbacks above
+    its price without the detours): (estimated saving, bookings, coach type). The smaller steps stand in where a
+    larger one's riders' times do not work.
 
     The estimate is the date choice's (``DateMarket.pooled``): the smallest coach that seats the riders, at the
     price of the dearest of their flows, with a detour per stop."""
@@ -310,7 +318,8 @@ def _grow(
                 if prices and (not dearest or prices[-1].cost > dearest[-1].cost):
                     dearest = prices
         priced = market.pooled(dearest, seated, len(lanes) + len(gates)) if seated >= market.threshold else None
-        if priced is not None and worth - priced[1] > 0:
+        # The detour is a guess: a coach its riders' fallbacks pay for before any detour is worth pricing.
+        if priced is not None and worth - priced[0].cost > 0:
             steps.append((worth - priced[1], list(riders), priced[0].vehicle_type))
         flow = next(
             (f for f in near if f not in used and _fits(f, f in due, lanes, gates, due_at, market, reach)), None

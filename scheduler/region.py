@@ -1,10 +1,11 @@
 """A region (a prefecture or a province) planning all its counties' campaigns at once, on Ray.
 
 Phase 1: every county's campaign (``scheduler.campaign.plan_campaign``) as its own Ray task. Phase 2: the
-travellers the counties left to a fallback, pooled across counties allowed to share coaches, one Ray task per
-pool, date and destination area (``scheduler.region_pool``). Scenarios reach the workers through Ray's object
-store (never re-read from a shared disk); results are gathered as they finish, with progress; a task whose worker
-dies runs again, and one that still fails is reported by county or area; the region is written all or nothing:
+travellers the counties left to a fallback, pooled across counties allowed to share coaches and across dates,
+one Ray task per pool and destination area (``scheduler.region_pool``). Scenarios reach the workers through
+Ray's object store (never re-read from a shared disk); results are gathered as they finish, with progress; a task
+whose worker dies runs again, and one that still fails is reported by county or area; the region is written all
+or nothing:
 ``region.json``, ``cost_split.xlsx`` and ``counties/<county>/`` as ``fanggang campaign`` writes a county (with the
 pooled buses its travellers ride).
 
@@ -61,7 +62,7 @@ class InvalidRegion(ValueError):
 
 
 class RegionFailed(RuntimeError):
-    """A task failed after its retries (a county's campaign, or a pool's area on a date); nothing was written."""
+    """A task failed after its retries (a county's campaign, or a pool's area); nothing was written."""
 
     def __init__(self, county: str, error: BaseException, area: str = "") -> None:
         if area:
@@ -278,7 +279,7 @@ def plan_region(
     pooling: bool = True,
 ) -> RegionPlan:
     """Every county's campaign as a Ray task (local Ray with this machine's cores, or the cluster at
-    ``ray_address``), then pooling across counties (``pooling``), a task per pool, date and destination area.
+    ``ray_address``), then pooling across counties (``pooling``), a task per pool and destination area.
     The tasks of a phase run side by side and share its part of ``time_limit_s``.
 
     Each county's scenario is read once (``scenarios[county]``, a ``RegionCounties`` reads it then), put into
@@ -323,7 +324,11 @@ def plan_region(
             packed[county], outcomes[county], county_task_s[county] = campaign_packed, outcome, seconds
         phase1_s = time.monotonic() - started
 
-        tasks = pool_tasks(sharing_pools(places, spec.pool_radius_km, spec.share), places, outcomes) if pooling else []
+        tasks = (
+            pool_tasks(sharing_pools(places, spec.pool_radius_km, spec.share), places, outcomes, start, end)
+            if pooling
+            else []
+        )
         results: list[PoolResult] = []
         pool_task_s: list[float] = []
         if tasks:
@@ -375,7 +380,7 @@ def _gather(
 
 
 def _task_label(task: PoolTask) -> str:
-    return f"{task.problem.date:%m-%d} {task.area}"
+    return f"{'、'.join(task.counties)} → {task.area}"
 
 
 def _silent(what: str, done: int, total: int) -> None:
@@ -398,7 +403,7 @@ def _county_campaign(
 
 
 def _pool_task(task: PoolTask, time_limit_s: float) -> tuple[PoolResult, float]:
-    """One pool's date and destination area, run in a Ray worker."""
+    """One pool's destination area, run in a Ray worker."""
     started = time.monotonic()
     return solve_pool_task(task, time_limit_s), time.monotonic() - started
 

@@ -1,39 +1,43 @@
 """Phase 2 of a region: the travellers each county left to a fallback, pooled across neighbouring counties.
 
 No county fills a coach for twelve people to one Dongguan town, but twelve from one county and fifteen from its
-neighbour fill one together. Here, for each pool (counties allowed to share coaches), date and destination area:
+neighbour fill one together, on a date both can take. Here, for each pool (counties allowed to share coaches) and
+destination area:
 
-1. ``pool_tasks``: the fallback travellers of the pool's counties on that date (each keeps the date its county
-   chose) become one day ``Problem``, every id prefixed with its county so that nothing collides, planned with the
-   coaches of one providing county (the one with the most of these travellers that has coaches free that day,
-   after its own campaign's trips and within its contract dates), from its depot and under its rules;
-2. ``solve_pool_task`` (a Ray task each): the day planner on that problem; a bus is kept when it carries
-   travellers of at least two counties and costs less than the fallbacks of the people it carries;
+1. ``pool_tasks``: the fallback travellers of the pool's counties on every date become one ``Problem``, every id
+   prefixed with its county so that nothing collides, with the coaches, depot and rules of one providing county
+   (the one with most of these travellers that has coaches);
+2. ``solve_pool_task`` (a Ray task each): the campaign's own fallback pooling (``scheduler.fallback_pool``), which
+   forms a coach on any date every rider's window allows, its coach free around the provider's own trips; a
+   coach is kept when it carries travellers of at least two counties and costs less than the fallbacks of the
+   people it carries, and checked by the day checker on its date;
 3. ``settle``: each kept bus named a coach of the provider, never on two trips at once with the provider's own
-   trips (a bus no coach is free for is dropped: its riders keep their fallback), numbered across the region, and
-   its cost split between the counties by riders x km, no county paying more than the fallbacks its riders leave:
-   so each county's cost with pooling is at most its cost alone.
+   trips or another pool's (a bus no coach is free for is dropped: its riders keep their fallback), numbered
+   across the region, and its cost split between the counties by riders x km, no county paying more than the
+   fallbacks its riders leave: so each county's cost with pooling is at most its cost alone.
 
-A county's plan then shows a pooled bus with its whole route, its own riders, and its share as the bus's cost;
-places of other counties are named with their county.
+A county's plan then shows a pooled bus on its date with its whole route, its own riders (moved to that date when
+their campaign had them leave on another), and its share as the bus's cost; places of other counties are named
+with their county.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from scheduler.areas import destination_areas
-from scheduler.campaign import Campaign, Day
+from scheduler.campaign import Campaign, Day, campaign_bookings, date_market, repriced
 from scheduler.check import check_bus
 from scheduler.coaches import Trip, assign_coaches, trip_of
-from scheduler.model import BusType, Factory, Problem, Scenario, Township, Traveller
+from scheduler.fallback_pool import open_date, pool_fallback
+from scheduler.model import Factory, Problem, Scenario, Township, Traveller
 from scheduler.plan import Bus, Plan, Stop
 from scheduler.policy import AssemblyPoint, PolicyRules
-from scheduler.solve import SolveParams, solve
 from scheduler.timetable import Timetable
 
 FEN = 100
@@ -53,48 +57,63 @@ def county_name(scenario: Scenario, county: str) -> str:
 @dataclass(frozen=True, slots=True)
 class CountyOutcome:
     """What pooling needs of a county's campaign, without the campaign (which stays with its task's result): who
-    it left to a fallback on each date and what that costs, its coaches' trips and which coach drives each bus."""
+    it left to a fallback on each date and what that costs, its coaches' trips and which coach drives each bus,
+    and its arrivals at gates that cap them."""
 
-    dates: tuple[dt.date, ...]
     left: dict[dt.date, tuple[tuple[Traveller, float], ...]]  # fallback travellers (not unplaced), est_cost each
     trips: tuple[Trip, ...]
     coach_of: dict[str, str]  # bus_id -> coach_id
     totals: dict[str, Any]  # campaign.json's totals
+    arrivals: dict[tuple[str, dt.date], int]  # (factory_id, date) -> travellers arriving, at capped gates only
 
 
 def outcome_of(campaign: Campaign) -> CountyOutcome:
     left = {}
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
     for day in campaign.days:
         # Unplaced travellers cannot reach the gate in time from this date: no coach can help them.
         cost = {f.traveller_id: f.est_cost for f in day.plan.fallback if f.mode != "unplaced"}
         if cost:
             left[day.plan.date] = tuple((t, cost[t.traveller_id]) for t in day.problem.travellers
                                         if t.traveller_id in cost)  # fmt: skip
+        capped = [t for t in day.problem.travellers if day.problem.factory(t.factory_id).max_arrivals_per_day]
+        if capped:
+            timetable = Timetable(day.problem)
+            for t in capped:
+                offset = timetable.days_to_gate(timetable.township(t.township_id), timetable.factory(t.factory_id))
+                arrivals[(t.factory_id, day.plan.date + dt.timedelta(days=offset or 0))] += 1
     return CountyOutcome(
-        tuple(d.plan.date for d in campaign.days),
         left,
         campaign.trips,
         {b.bus_id: b.coach_id for d in campaign.days for b in d.plan.buses},
         campaign.to_dict()["totals"],
+        dict(arrivals),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class PoolTask:
-    """One pool's fallback travellers of one date and destination area, planned with ``provider``'s coaches."""
+    """One pool's fallback travellers bound for one destination area over the whole campaign, pooled with
+    ``provider``'s coaches."""
 
     counties: tuple[str, ...]  # the pool
     provider: str
     area: str
-    problem: Problem  # ids prefixed (``pooled_id``); the provider's depot, rules and free coaches
+    problem: Problem  # ids prefixed (``pooled_id``); dated ``start``; the provider's depot, rules and fleet
+    end: dt.date
+    date_of: dict[str, dt.date]  # pooled traveller id -> the date their county's campaign put them on
     origin: dict[str, tuple[str, str]]  # pooled traveller id -> (county, traveller id in that county)
     fallback_cost: dict[str, float]  # pooled traveller id -> what their fallback costs their county (CNY)
+    trips: tuple[Trip, ...]  # the provider's own coach trips
+    arrivals: dict[tuple[str, dt.date], int]  # the pool counties' arrivals at capped gates (pooled factory ids)
 
 
 @dataclass(frozen=True, slots=True)
 class PoolResult:
     task: PoolTask
-    buses: tuple[Bus, ...]  # kept: riders of two counties or more, cheaper than their fallbacks
+    # Kept buses (riders of two counties or more, cheaper than their fallbacks), each with its date's problem:
+    # who of the task's travellers leaves on that date once the buses are formed.
+    buses: tuple[tuple[Problem, Bus], ...]
     violations: int  # rule breaches the day checker found on the kept buses (0 unless the planner has a bug)
 
 
@@ -135,84 +154,76 @@ def sharing_pools(
 
 
 def pool_tasks(
-    pools: Sequence[tuple[str, ...]], scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
+    pools: Sequence[tuple[str, ...]],
+    scenarios: Mapping[str, Scenario],
+    outcomes: Mapping[str, CountyOutcome],
+    start: dt.date,
+    end: dt.date,
 ) -> list[PoolTask]:
-    """Every pool, date and destination area where the fallback travellers come from two counties or more.
-    ``scenarios``: the counties' places, fleets and rules (their travellers are not read)."""
+    """Every pool and destination area where the fallback travellers come from two counties or more, over the
+    whole campaign. ``scenarios``: the counties' places, fleets and rules (their travellers are not read). The
+    provider is the county with most of the area's travellers that has coaches."""
     tasks = []
     for pool in pools:
-        dates = sorted({d for c in pool for d in outcomes[c].dates})
-        for day in dates:
-            whole = _pool_problem(pool, day, scenarios, outcomes)
-            if whole is None:
+        merged = _pool_problem(pool, start, scenarios, outcomes)
+        if merged is None:
+            continue
+        problem, origin, cost, date_of, factory_ids = merged
+        area_of = destination_areas(problem, Timetable(problem))
+        by_area: dict[str, list[Traveller]] = defaultdict(list)
+        for t in problem.travellers:
+            by_area[area_of[t.factory_id]].append(t)
+        for area, people in sorted(by_area.items()):
+            counties = Counter(origin[t.traveller_id][0] for t in people)
+            if len(counties) < 2:
                 continue
-            problem, origin, cost = whole
-            area_of = destination_areas(problem, Timetable(problem))
-            by_area: dict[str, list[Traveller]] = defaultdict(list)
-            for t in problem.travellers:
-                by_area[area_of[t.factory_id]].append(t)
-            for area, people in sorted(by_area.items()):
-                counties = Counter(origin[t.traveller_id][0] for t in people)
-                if len(counties) < 2:
-                    continue
-                for provider, _ in sorted(counties.items(), key=lambda kv: (-kv[1], kv[0])):
-                    fleet = free_fleet(scenarios[provider], outcomes[provider], day)
-                    if fleet:
-                        break
-                else:
-                    continue
-                rules = _pool_rules(pool, provider, scenarios)
-                sub = replace(problem, travellers=tuple(people), fleet=fleet, rules=rules)
-                ids = {t.traveller_id for t in people}
-                tasks.append(
-                    PoolTask(
-                        pool,
-                        provider,
-                        area,
-                        sub,
-                        {i: origin[i] for i in ids},
-                        {i: cost[i] for i in ids},
-                    )
+            provider = next(
+                (c for c, _ in sorted(counties.items(), key=lambda kv: (-kv[1], kv[0])) if scenarios[c].fleet), None
+            )
+            if provider is None:
+                continue
+            ids = {t.traveller_id for t in people}
+            arrivals: Counter[tuple[str, dt.date]] = Counter()
+            for county in pool:
+                for (factory_id, day), n in outcomes[county].arrivals.items():
+                    arrivals[(factory_ids[county][factory_id], day)] += n
+            tasks.append(
+                PoolTask(
+                    pool,
+                    provider,
+                    area,
+                    replace(
+                        problem,
+                        travellers=tuple(people),
+                        fleet=scenarios[provider].fleet,
+                        rules=_pool_rules(pool, provider, scenarios),
+                    ),
+                    end,
+                    {i: date_of[i] for i in ids},
+                    {i: origin[i] for i in ids},
+                    {i: cost[i] for i in ids},
+                    outcomes[provider].trips,
+                    dict(arrivals),
                 )
+            )
     return tasks
 
 
-def free_fleet(scenario: Scenario, outcome: CountyOutcome, day: dt.date) -> tuple[BusType, ...]:
-    """The county's coach types under contract on ``day``, each counted without its coaches out on a trip that
-    day (the exact fit, around every trip, is ``settle``'s)."""
-    start = dt.datetime.combine(day, dt.time())
-    end = start + dt.timedelta(days=1)
-    busy: Counter[str] = Counter()
-    for vehicle_type in {t.vehicle_type for t in outcome.trips}:
-        busy[vehicle_type] = len(
-            {
-                outcome.coach_of[t.bus_id]
-                for t in outcome.trips
-                if t.vehicle_type == vehicle_type and t.leaves < end and t.back > start
-            }
-        )
-    fleet = []
-    for b in scenario.fleet:
-        left = b.count - busy[b.vehicle_type]
-        if b.available_on(day) and left > 0:
-            fleet.append(replace(b, count=left))
-    return tuple(fleet)
-
-
 def _pool_problem(
-    pool: tuple[str, ...], day: dt.date, scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
-) -> tuple[Problem, dict[str, tuple[str, str]], dict[str, float]] | None:
+    pool: tuple[str, ...], start: dt.date, scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
+) -> tuple[Problem, dict[str, tuple[str, str]], dict[str, float], dict[str, dt.date], dict[str, dict[str, str]]] | None:
+    """The pool counties' fallback travellers of every date as one problem (ids prefixed), with each one's county
+    and id there, fallback cost and date, and each county's factory ids in it."""
     townships: list[Township] = []
     factories: dict[str, Factory] = {}
+    factory_ids: dict[str, dict[str, str]] = {}
     travellers: list[Traveller] = []
     origin: dict[str, tuple[str, str]] = {}
     cost: dict[str, float] = {}
+    date_of: dict[str, dt.date] = {}
     for county in pool:
         scenario = scenarios[county]
-        left = outcomes[county].left.get(day, ())
-        if not left:
-            continue
-        factory_id = {}
+        factory_id = factory_ids[county] = {}
         for f in scenario.factories:
             # A factory several counties list alike is one stop; one listed differently stays the county's own.
             same = factories.get(f.factory_id)
@@ -223,24 +234,24 @@ def _pool_problem(
             replace(t, township_id=pooled_id(county, t.township_id), name=f"{t.name}（{label}）")
             for t in scenario.townships
         )
-        for t, est_cost in left:
-            new_id = pooled_id(county, t.traveller_id)
-            travellers.append(
-                replace(
-                    t,
-                    traveller_id=new_id,
-                    township_id=pooled_id(county, t.township_id),
-                    factory_id=factory_id[t.factory_id],
-                    group_id=pooled_id(county, t.group_id) if t.group_id else "",
+        for day, left in sorted(outcomes[county].left.items()):
+            for t, est_cost in left:
+                new_id = pooled_id(county, t.traveller_id)
+                travellers.append(
+                    replace(
+                        t,
+                        traveller_id=new_id,
+                        township_id=pooled_id(county, t.township_id),
+                        factory_id=factory_id[t.factory_id],
+                        group_id=pooled_id(county, t.group_id) if t.group_id else "",
+                    )
                 )
-            )
-            origin[new_id] = (county, t.traveller_id)
-            cost[new_id] = est_cost
+                origin[new_id], cost[new_id], date_of[new_id] = (county, t.traveller_id), est_cost, day
     if len({c for c, _ in origin.values()}) < 2:
         return None
     rules = scenarios[pool[0]].rules
-    problem = Problem(day, tuple(townships), tuple(factories.values()), tuple(travellers), (), rules)
-    return problem, origin, cost
+    problem = Problem(start, tuple(townships), tuple(factories.values()), tuple(travellers), (), rules)
+    return problem, origin, cost, date_of, factory_ids
 
 
 def _pool_rules(pool: tuple[str, ...], provider: str, scenarios: Mapping[str, Scenario]) -> PolicyRules:
@@ -261,18 +272,55 @@ def _pool_rules(pool: tuple[str, ...], provider: str, scenarios: Mapping[str, Sc
 
 
 def solve_pool_task(task: PoolTask, time_limit_s: float) -> PoolResult:
-    """The day planner on one pool task; the buses worth running across counties, checked bus by bus."""
-    plan = solve(task.problem, SolveParams(time_limit_s=time_limit_s, workers=1))
-    timetable = Timetable(task.problem)
-    area_of = destination_areas(task.problem, timetable)
+    """The campaign's fallback pooling (``scheduler.fallback_pool``) on one pool task: coaches of two counties
+    or more, each on a date all its riders' windows allow (a rider may leave on another date than their county
+    chose), cheaper than their fallbacks; checked bus by bus on their date."""
+    deadline = time.monotonic() + time_limit_s
+    whole = task.problem
+    timetable = Timetable(whole)
+    bookings = [
+        # Each at its own county's fallback cost: counties may reimburse at different rates.
+        replace(b, fallback_cost=sum(task.fallback_cost[t] for t in b.traveller_ids) / b.size)
+        for b in campaign_bookings(
+            timetable, whole.travellers, whole.date, task.end, destination_areas(whole, timetable)
+        )[0]
+        if b.first <= task.date_of[b.traveller_ids[0]] <= b.last
+    ]
+    date_of = {i: task.date_of[b.traveller_ids[0]] for i, b in enumerate(bookings)}
+    days = [whole.date + dt.timedelta(days=k) for k in range((task.end - whole.date).days + 1)]
+    tables = {d: Timetable(replace(whole, date=d)) for d in days}
+    on_date: dict[dt.date, list[Traveller]] = defaultdict(list)
+    for t in whole.travellers:
+        on_date[task.date_of[t.traveller_id]].append(t)
+    dates = {
+        d: open_date(
+            replace(whole, date=d, travellers=tuple(on_date[d])), Plan(d, (), (), {}), tables[d], tables[d].travel
+        )
+        for d in days
+    }
+    market = date_market(timetable, bookings, days, frozenset())
+
+    def two_counties(riders: tuple[int, ...]) -> bool:
+        return len({task.origin[bookings[i].traveller_ids[0]][0] for i in riders}) >= 2
+
+    made = pool_fallback(
+        sorted(date_of), bookings, date_of, market, dates, list(task.trips), Counter(task.arrivals), deadline,
+        accept=two_counties,
+    )  # fmt: skip
+    final = dict(task.date_of)
+    for new in made:
+        final.update({t: new.day for i in new.bookings for t in bookings[i].traveller_ids})
+    leaving: dict[dt.date, list[Traveller]] = defaultdict(list)
+    for t in whole.travellers:
+        leaving[final[t.traveller_id]].append(t)
+    problems = {d: replace(whole, date=d, travellers=tuple(leaving[d])) for d in {new.day for new in made}}
     kept = []
     violations = 0
-    for bus in plan.buses:
-        counties = {task.origin[t][0] for t in bus.traveller_ids}
-        replaced = sum(task.fallback_cost[t] for t in bus.traveller_ids)
-        if len(counties) >= 2 and bus.cost < replaced:
-            kept.append(bus)
-            violations += len(check_bus(timetable, bus, area_of))
+    for new in made:
+        problem = problems[new.day]
+        day_table = Timetable(problem)
+        violations += len(check_bus(day_table, new.bus, destination_areas(problem, day_table)))
+        kept.append((problem, new.bus))
     return PoolResult(task, tuple(kept), violations)
 
 
@@ -280,34 +328,34 @@ def settle(
     results: Sequence[PoolResult], scenarios: Mapping[str, Scenario], outcomes: Mapping[str, CountyOutcome]
 ) -> list[PooledBus]:
     """Coaches for the kept buses (the provider's, around its own trips), region-wide bus ids, cost shares."""
-    by_provider: dict[str, list[tuple[PoolResult, Timetable, Bus, Trip]]] = defaultdict(list)
+    by_provider: dict[str, list[tuple[PoolTask, Problem, Timetable, Bus, Trip]]] = defaultdict(list)
     for result in results:
-        timetable = Timetable(result.task.problem)
-        for bus in result.buses:
-            by_provider[result.task.provider].append((result, timetable, bus, trip_of(timetable, bus)))
-    settled: list[tuple[dt.date, str, PoolResult, Timetable, Bus, Trip, str]] = []
+        for problem, bus in result.buses:
+            timetable = Timetable(problem)
+            by_provider[result.task.provider].append((result.task, problem, timetable, bus, trip_of(timetable, bus)))
+    settled: list[tuple[dt.date, str, PoolTask, Problem, Timetable, Bus, Trip, str]] = []
     for provider, items in sorted(by_provider.items()):
         own = outcomes[provider].coach_of
         # Pool buses get a temporary id that cannot meet a county's bus id while coaches are fitted.
         trips = list(outcomes[provider].trips) + [replace(trip, bus_id=f"~{k}") for k, (*_, trip) in enumerate(items)]
         named = assign_coaches(trips, scenarios[provider].fleet, kept=own)
-        for k, (result, timetable, bus, trip) in enumerate(items):
+        for k, (task, problem, timetable, bus, trip) in enumerate(items):
             coach = named.coach_of.get(f"~{k}")
             if coach is not None:
-                settled.append((result.task.problem.date, provider, result, timetable, bus, trip, coach))
-    settled.sort(key=lambda s: (s[0], s[1], s[4].area, s[4].stops[0].arrival_s, s[6]))
+                settled.append((problem.date, provider, task, problem, timetable, bus, trip, coach))
+    settled.sort(key=lambda s: (s[0], s[1], s[5].area, s[5].stops[0].arrival_s, s[7]))
     out = []
     numbers: Counter[dt.date] = Counter()
-    for day, provider, result, timetable, bus, trip, coach in settled:
+    for day, provider, task, problem, timetable, bus, trip, coach in settled:
         numbers[day] += 1
         bus_id = f"P{day:%m%d}-{numbers[day]:03d}"
         bus = replace(bus, bus_id=bus_id, coach_id=f"{provider}-{coach}")
-        out.append(_priced(day, provider, result.task, timetable, bus, replace(trip, bus_id=bus_id)))
+        out.append(_priced(provider, task, problem, timetable, bus, replace(trip, bus_id=bus_id)))
     return out
 
 
-def _priced(day: dt.date, provider: str, task: PoolTask, timetable: Timetable, bus: Bus, trip: Trip) -> PooledBus:
-    people = {t.traveller_id: t for t in task.problem.travellers}
+def _priced(provider: str, task: PoolTask, problem: Problem, timetable: Timetable, bus: Bus, trip: Trip) -> PooledBus:
+    people = {t.traveller_id: t for t in problem.travellers}
     riders: dict[str, list[str]] = defaultdict(list)
     rider_km: dict[str, float] = defaultdict(float)
     replaced: dict[str, float] = defaultdict(float)
@@ -320,7 +368,7 @@ def _priced(day: dt.date, provider: str, task: PoolTask, timetable: Timetable, b
             replaced[county] += task.fallback_cost[tid]
     share = split_cost(bus.cost, dict(rider_km), dict(replaced))
     return PooledBus(
-        day,
+        problem.date,
         provider,
         bus,
         {c: tuple(ids) for c, ids in sorted(riders.items())},
@@ -328,7 +376,7 @@ def _priced(day: dt.date, provider: str, task: PoolTask, timetable: Timetable, b
         {c: round(v, 2) for c, v in sorted(replaced.items())},
         share,
         trip,
-        task.problem,
+        problem,
     )
 
 
@@ -377,26 +425,32 @@ def county_view(pooled: PooledBus, county: str, label: str) -> Bus:
 
 def with_pooled(campaign: Campaign, county: str, label: str, pooled: Sequence[PooledBus]) -> Campaign:
     """``county``'s campaign with the pooled buses its travellers ride (or its coaches drive): added to their
-    date's plan, their riders off the fallback list, the provider's coach trips counted; every coach id carries
-    its county's name. ``label``: ``county_name``, which its own places carry on the pooled bus."""
+    date's plan, their riders off the fallback list and moved to the bus's date where it is another, the
+    provider's coach trips counted; every coach id carries its county's name. ``label``: ``county_name``, which its
+    own places carry on the pooled bus."""
     mine = [p for p in pooled if county in p.riders or p.provider == county]
     by_date: dict[dt.date, list[PooledBus]] = defaultdict(list)
     for p in mine:
         by_date[p.date].append(p)
+    riding = {t: p.date for p in mine for t in p.riders.get(county, ())}
+    was_on = {t.traveller_id: (t, d.plan.date) for d in campaign.days for t in d.problem.travellers
+              if t.traveller_id in riding}  # fmt: skip
     days = []
     for day in campaign.days:
         plan = day.plan
         # Coach ids unique across the region: the county's own coaches carry its name, as pooled ones do.
         own = tuple(replace(b, coach_id=f"{county}-{b.coach_id}") for b in plan.buses)
         extra = by_date.get(plan.date, [])
-        riding = {t for p in extra for t in p.riders.get(county, ())}
-        plan = Plan(
-            plan.date,
-            own + tuple(county_view(p, county, label) for p in extra),
-            tuple(f for f in plan.fallback if f.traveller_id not in riding),
-            plan.subsidies,
-            {**plan.stats, "pooled_buses": len(extra)} if extra else plan.stats,
-        )
-        days.append(Day(day.problem, plan, day.kept))
+        stays = [t for t in day.problem.travellers if riding.get(t.traveller_id, plan.date) == plan.date]
+        coming = [t for t, old in was_on.values() if old != plan.date and riding[t.traveller_id] == plan.date]
+        if not extra and len(stays) == len(day.problem.travellers):
+            days.append(Day(day.problem, replace(plan, buses=own), day.kept))
+            continue
+        problem = replace(day.problem, travellers=tuple(sorted([*stays, *coming], key=lambda t: t.traveller_id)))
+        buses = own + tuple(county_view(p, county, label) for p in extra)
+        fallback = tuple(f for f in plan.fallback if f.traveller_id not in riding)
+        stats = {**plan.stats, "pooled_buses": len(extra)} if extra else plan.stats
+        days.append(Day(problem, repriced(replace(plan, stats=stats), buses, fallback, problem), day.kept))
     trips = campaign.trips + tuple(p.trip for p in mine if p.provider == county)
-    return replace(campaign, days=tuple(days), trips=trips)
+    waited = sum((riding[t] - old).days for t, (_, old) in was_on.items())
+    return replace(campaign, days=tuple(days), trips=trips, wait_person_days=campaign.wait_person_days + waited)

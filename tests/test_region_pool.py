@@ -53,18 +53,18 @@ def test_pooled_buses_keep_every_bus_rule_and_each_county_pays_less_than_alone()
     for campaign in alone.values():
         assert campaign.to_dict()["totals"]["buses"] == 0  # 15 < 20: nobody charters alone
     outcomes = {c: outcome_of(campaign) for c, campaign in alone.items()}
-    tasks = pool_tasks(sharing_pools(scenarios, 80, None), scenarios, outcomes)
+    tasks = pool_tasks(sharing_pools(scenarios, 80, None), scenarios, outcomes, START, END)
     assert tasks, "the three counties' Kunshan groups make a pool task"
     results = [solve_pool_task(t, 4) for t in tasks]
-    kept = [(r.task, b) for r in results for b in r.buses]
+    kept = [(r.task, problem, b) for r in results for problem, b in r.buses]
     assert kept, "a coach shared by two counties costs less than their township transport"
-    for task, bus in kept:
-        timetable = Timetable(task.problem)
-        assert check_bus(timetable, bus, destination_areas(task.problem, timetable)) == []
+    for task, problem, bus in kept:
+        timetable = Timetable(problem)
+        assert check_bus(timetable, bus, destination_areas(problem, timetable)) == []
         assert len({task.origin[t][0] for t in bus.traveller_ids}) >= 2
         assert bus.cost < sum(task.fallback_cost[t] for t in bus.traveller_ids)
         pickups = [s for s in bus.stops if s.kind == "pickup"]
-        assert len(pickups) <= task.problem.rules.max_pickup_stops
+        assert len(pickups) <= problem.rules.max_pickup_stops
     assert all(r.violations == 0 for r in results)
 
     pooled = settle(results, scenarios, outcomes)
@@ -117,3 +117,44 @@ def test_the_split_is_by_rider_km_when_no_county_reaches_its_fallbacks() -> None
     assert split_cost(900.0, {"a": 200.0, "b": 100.0}, {"a": 500.0, "b": 1000.0}) == {"a": 500.0, "b": 400.0}
     with pytest.raises(ValueError, match="less than the fallbacks"):
         split_cost(1600.0, {"a": 1.0, "b": 1.0}, {"a": 500.0, "b": 1000.0})
+
+
+def test_counties_whose_groups_leave_on_different_dates_share_a_coach_on_a_date_both_can_take(
+    tmp_path: Path,
+) -> None:
+    """Xingguo's and Ruijin's groups can leave from the 19th only, Yudu's from the 18th: each county alone puts its
+    group on its first date; pooled, one coach takes Yudu's group with a neighbour's on a date both windows allow,
+    Yudu's group moved to it (off its fallback on the 18th, onto the bus's date in its county's plan), and the
+    independent region checker finds nothing wrong."""
+    import shutil
+
+    from benchmarks.region_check import check_region
+    from scheduler.region import CountyPlan, RegionPlan, RegionSpec, pack
+
+    folder = tmp_path / "region"
+    shutil.copytree(REGION, folder)
+    for county in ("xingguo", "ruijin"):
+        travellers = folder / county / "travellers.csv"
+        travellers.write_text(travellers.read_text("utf-8").replace(",2026-02-18,", ",2026-02-19,"), "utf-8")
+    _, counties = load_region(folder)
+    scenarios = {c: counties[c] for c in counties}
+    alone = {c: plan_campaign(s, START, END, CampaignParams(time_limit_s=4, workers=1)) for c, s in scenarios.items()}
+    outcomes = {c: outcome_of(campaign) for c, campaign in alone.items()}
+    assert sorted(outcomes["xingguo"].left) == sorted(outcomes["ruijin"].left) == [dt.date(2026, 2, 19)]
+    assert sorted(outcomes["yudu"].left) == [dt.date(2026, 2, 18)]
+    tasks = pool_tasks(sharing_pools(scenarios, 80, None), scenarios, outcomes, START, END)
+    pooled = settle([solve_pool_task(t, 4) for t in tasks], scenarios, outcomes)
+    moved = [(p, c) for p in pooled for c in p.riders if p.date not in outcomes[c].left]
+    assert moved, "a county's group rides a pooled coach on another date than its campaign chose"
+    plans = []
+    for county, campaign in alone.items():
+        merged = with_pooled(campaign, county, county_name(scenarios[county], county), pooled)
+        plans.append(CountyPlan(county, pack(merged), merged.to_dict()["totals"], campaign.to_dict()["totals"]))
+        for p, c in moved:
+            if c == county:  # off the old date's fallback, and among the bus date's travellers
+                on_date = {d.plan.date: d for d in merged.days}[p.date]
+                assert set(p.riders[c]) <= {t.traveller_id for t in on_date.problem.travellers}
+                assert not {f.traveller_id for d in merged.days for f in d.plan.fallback} & set(p.riders[c])
+    region = RegionPlan(RegionSpec("赣州市"), START, END, tuple(plans), tuple(pooled))
+    assert not any(check_region(scenarios, region).values())
+    assert all(c.totals["total_cost"] <= c.alone["total_cost"] for c in plans)
