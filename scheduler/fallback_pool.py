@@ -18,6 +18,7 @@ bus on it must still drop in one area.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -355,19 +356,25 @@ def _gate_room(
 
 
 def _bus(timetable: Timetable, coach: BusType, area: str, riders: list[Booking]) -> Bus | None:
-    """A coach boarding ``riders`` on the ``_route`` of their places and gates; timed and priced by the date's
-    timetable (None where its times do not work)."""
-    lanes, gates = _route(timetable, {b.lane for b in riders}, {b.factory_id for b in riders})
-    stops = [
-        Stop(lane, timetable.place(lane).name, "pickup", 0, 0,
-             tuple(t for b in riders if b.lane == lane for t in b.traveller_ids), ())
-        for lane in lanes
-    ] + [
-        Stop(gate, timetable.factory(gate).name, "dropoff", 0, 0, (),
-             tuple(t for b in riders if b.factory_id == gate for t in b.traveller_ids))
-        for gate in gates
-    ]  # fmt: skip
-    return timetable.make_bus(coach, area, stops)
+    """The cheapest coach boarding ``riders`` whose times work, over every order of their places and of their
+    gates (at most three of each: 36 orders), timed and priced by the date's timetable; None where none works."""
+    lanes, gates = {b.lane for b in riders}, {b.factory_id for b in riders}
+    best: Bus | None = None
+    for boarding in itertools.permutations(sorted(lanes)):
+        for dropping in itertools.permutations(sorted(gates)):
+            stops = [
+                Stop(lane, timetable.place(lane).name, "pickup", 0, 0,
+                     tuple(t for b in riders if b.lane == lane for t in b.traveller_ids), ())
+                for lane in boarding
+            ] + [
+                Stop(gate, timetable.factory(gate).name, "dropoff", 0, 0, (),
+                     tuple(t for b in riders if b.factory_id == gate for t in b.traveller_ids))
+                for gate in dropping
+            ]  # fmt: skip
+            bus = timetable.make_bus(coach, area, stops)
+            if bus is not None and (best is None or bus.cost < best.cost):
+                best = bus
+    return best
 
 
 def _route(timetable: Timetable, lanes: set[str], gates: set[str]) -> tuple[list[str], list[str]]:
