@@ -6,8 +6,8 @@
 For each size ``fixtures.region`` (seed 7) writes a region: Yudu at its real place and synthetic counties of the
 fixture generator's kind on a grid of county seats 60 km apart around it, alternately of the ``fixture`` and the
 ``sparse`` shape, all sending to the same destination towns. Each worker count runs in a fresh process
-(``benchmarks.region_run``): ``ray.init(num_cpus=W)`` and ``scheduler.region.plan_region`` with the whole
-``--time-limit``, as ``fanggang region`` would, without writing the output.
+(``benchmarks.region_run``): ``ray.init(num_cpus=W)``, ``scheduler.region.plan_region`` with the whole
+``--time-limit`` and ``write_region`` into a temporary folder, as ``fanggang region`` would.
 
 Reported per run:
 - ``wall_s`` (``ray.init`` included), ``work_s`` (the tasks' own seconds, summed) and ``x_work`` = wall / (work /
@@ -18,9 +18,9 @@ Reported per run:
   longest first on 8, 32 and 128 workers, phase 1 (the counties' campaigns) then phase 2 (pooling), plus this run's
   ``ray.init``; ``critical_s`` = the longest county task plus the longest pooling task, what no cluster beats.
   The tasks keep the time limits they had here (with more workers ``plan_region`` would give each more);
-- ``driver_peak_mb``: peak resident memory of the driver process (target <= 2 GB at 60 counties); ``tree_peak_mb``
-  the driver with Ray's processes and workers;
-- costs without the subsidies' difference (none: pooling does not change who is placed where): ``cost_alone``
+- ``driver_peak_mb``: peak resident memory of the driver process, once it has planned and written the region
+  (target <= 2 GB at 60 counties); ``tree_peak_mb`` the driver with Ray's processes and workers;
+- costs without the subsidies' difference (none: pooling changes no one's subsidy): ``cost_alone``
   (every county planned alone), ``cost`` (with pooling, after the cost split), ``x_alone`` = cost / cost_alone;
   ``fallback_replaced`` and ``pooled_coach_cost``: the saving is the one minus the other; ``counties_above_alone``
   must be 0 (no county pays more than alone); ``violations`` from the campaign checker on every county's plan with

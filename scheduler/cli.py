@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -273,6 +274,7 @@ def _run_region(console: Console, args: argparse.Namespace) -> int:
             _print_problems(console, args.region, err)
             return EXIT_BAD_INPUT
     _warn_violations(console, plan.stats["violations"])
+    _warn_overtime(console, time.monotonic() - started, args.time_limit, plan.stats["county_task_s"])
     write_region(plan, args.out)
     table = Table(
         "区县 county", "旅客 travellers", "车辆 buses", "拼车 pooled", "单独 alone CNY", "费用 cost CNY", "节省 saving"
@@ -296,6 +298,22 @@ def _warn_violations(console: Console, violations: int) -> None:
             f"[red bold]计划违反 {violations} 条规则（程序缺陷），请勿发布 / The plan breaks "
             f"{violations} rule(s), a planner bug: do not publish it.[/red bold]"
         )
+
+
+def _warn_overtime(console: Console, took_s: float, limit_s: float, county_task_s: dict[str, float]) -> None:
+    """Say so where the region took longer than asked: a county's season has a floor (its days' first solutions)
+    that a short time limit does not shrink."""
+    if took_s <= 1.1 * limit_s:
+        return
+    name, longest = max(county_task_s.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0.0))
+    county = escape(name)  # a folder's name, not markup
+    console.print(
+        f"[yellow]用时 {took_s:.0f} 秒，超过时限 {limit_s:g} 秒：每个区县的规划有最短用时，最长的 {county} 用了 "
+        f"{longest:.0f} 秒；时限更短不会更快 / took {took_s:.0f} s, over the {limit_s:g} s asked: a county's "
+        f"campaign has a floor that a shorter limit does not lower; the longest ({county}) took {longest:.0f} s."
+        "[/yellow]",
+        soft_wrap=True,
+    )
 
 
 def _print_assumptions(console: Console, scenario: Scenario, policy: Path | None) -> None:

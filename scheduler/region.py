@@ -312,7 +312,6 @@ def plan_region(
                 scenario = scenarios[county]
                 places[county] = replace(scenario, travellers=())
                 pending[county_task.remote(ray.put(scenario), start, end, per_county)] = (county, "")
-                del scenario
         except InvalidScenario:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -346,7 +345,6 @@ def plan_region(
     for county in sorted(packed):  # one campaign unpacked at a time
         campaign = with_pooled(_unpacked(packed.pop(county)), county, county_name(places[county], county), pooled)
         counties.append(CountyPlan(county, pack(campaign), campaign.to_dict()["totals"], outcomes[county].totals))
-        del campaign
     stats = {
         "campaigns_s": round(phase1_s, 1),
         "pooling_s": round(time.monotonic() - started - phase1_s, 1),

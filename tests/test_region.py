@@ -28,15 +28,18 @@ def _region(tmp_path: Path) -> Path:
     return folder
 
 
-def test_every_county_is_planned_once_on_ray_and_the_region_adds_up(tmp_path: Path) -> None:
+def test_every_county_is_planned_once_on_ray_and_the_region_adds_up(tmp_path: Path, capsys) -> None:
     """`fanggang region` on three counties: Ray local mode, one task per county; region.json's counties and
     totals agree with each county's campaign.json; every traveller of every county is planned once."""
     folder = _region(tmp_path)
     spec, scenarios = load_region(folder)
     assert spec.name == "赣州市" and sorted(scenarios) == sorted(COUNTIES)
     out = tmp_path / "out"
-    args = ["--from", START.isoformat(), "--to", END.isoformat(), "--out", str(out), "--time-limit", "8"]
+    # One second: less than any county's campaign takes (each is given at least 5 s), so the region says so.
+    args = ["--from", START.isoformat(), "--to", END.isoformat(), "--out", str(out), "--time-limit", "1"]
     assert main(["region", str(folder), *args]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "over the 1 s asked" in printed and "超过时限 1 秒" in printed
     region = json.loads((out / "region.json").read_text("utf-8"))
     assert region["region"] == "赣州市" and [c["county"] for c in region["counties"]] == sorted(COUNTIES)
     for county in region["counties"]:
