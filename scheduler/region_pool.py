@@ -305,7 +305,7 @@ def solve_pool_task(task: PoolTask, time_limit_s: float) -> PoolResult:
 
     made = pool_fallback(
         sorted(date_of), bookings, date_of, market, dates, list(task.trips), Counter(task.arrivals), deadline,
-        accept=two_counties,
+        accept=two_counties, thorough=True,
     )  # fmt: skip
     final = dict(task.date_of)
     for new in made:
