@@ -170,6 +170,10 @@ def pool_tasks(
             continue
         problem, origin, cost, date_of, factory_ids = merged
         area_of = destination_areas(problem, Timetable(problem))
+        arrivals: Counter[tuple[str, dt.date]] = Counter()  # the pool's, at gates under their pooled ids
+        for county in pool:
+            for (factory_id, day), n in outcomes[county].arrivals.items():
+                arrivals[(factory_ids[county][factory_id], day)] += n
         by_area: dict[str, list[Traveller]] = defaultdict(list)
         for t in problem.travellers:
             by_area[area_of[t.factory_id]].append(t)
@@ -183,10 +187,6 @@ def pool_tasks(
             if provider is None:
                 continue
             ids = {t.traveller_id for t in people}
-            arrivals: Counter[tuple[str, dt.date]] = Counter()
-            for county in pool:
-                for (factory_id, day), n in outcomes[county].arrivals.items():
-                    arrivals[(factory_ids[county][factory_id], day)] += n
             tasks.append(
                 PoolTask(
                     pool,
@@ -316,11 +316,11 @@ def solve_pool_task(task: PoolTask, time_limit_s: float) -> PoolResult:
     problems = {d: replace(whole, date=d, travellers=tuple(leaving[d])) for d in {new.day for new in made}}
     kept = []
     violations = 0
+    final_tables = {d: Timetable(p) for d, p in problems.items()}
+    areas = {d: destination_areas(p, final_tables[d]) for d, p in problems.items()}
     for new in made:
-        problem = problems[new.day]
-        day_table = Timetable(problem)
-        violations += len(check_bus(day_table, new.bus, destination_areas(problem, day_table)))
-        kept.append((problem, new.bus))
+        violations += len(check_bus(final_tables[new.day], new.bus, areas[new.day]))
+        kept.append((problems[new.day], new.bus))
     return PoolResult(task, tuple(kept), violations)
 
 
@@ -330,8 +330,9 @@ def settle(
     """Coaches for the kept buses (the provider's, around its own trips), region-wide bus ids, cost shares."""
     by_provider: dict[str, list[tuple[PoolTask, Problem, Timetable, Bus, Trip]]] = defaultdict(list)
     for result in results:
+        tables = {id(p): Timetable(p) for p, _ in result.buses}  # a date's buses share its problem
         for problem, bus in result.buses:
-            timetable = Timetable(problem)
+            timetable = tables[id(problem)]
             by_provider[result.task.provider].append((result.task, problem, timetable, bus, trip_of(timetable, bus)))
     settled: list[tuple[dt.date, str, PoolTask, Problem, Timetable, Bus, Trip, str]] = []
     for provider, items in sorted(by_provider.items()):
