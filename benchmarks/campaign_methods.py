@@ -29,12 +29,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from scheduler.areas import destination_areas
-from scheduler.campaign import Campaign, Day, campaign_bookings, campaign_travellers, free_fleet
+from scheduler.campaign import Campaign, campaign_bookings, campaign_travellers, free_fleet
 from scheduler.check import check_plan
 from scheduler.coaches import Trip, assign_coaches, trip_of
 from scheduler.dates import Booking
 from scheduler.fallback import Unserved, fallback_lines, flow_sizes, subsidies
 from scheduler.grouping import Party
+from scheduler.late_seating import Day
 from scheduler.model import BusType, Problem, Scenario
 from scheduler.plan import Bus, Plan, Stop
 from scheduler.timetable import Timetable

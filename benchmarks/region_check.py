@@ -20,7 +20,7 @@ from dataclasses import replace
 from benchmarks.campaign_check import CAMPAIGN_CHECKS, Trip, check_campaign, trip_of
 from benchmarks.check import check_county_plan
 from benchmarks.county_day import DAY_S, CountyDay
-from scheduler.campaign import Day
+from scheduler.late_seating import Day
 from scheduler.model import Scenario
 from scheduler.plan import Plan
 from scheduler.region import RegionPlan

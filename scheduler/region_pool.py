@@ -31,10 +31,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from scheduler.areas import destination_areas
-from scheduler.campaign import Campaign, Day, campaign_bookings, date_market, repriced
+from scheduler.campaign import Campaign, campaign_bookings, date_market
 from scheduler.check import check_bus
 from scheduler.coaches import Trip, assign_coaches, trip_of
 from scheduler.fallback_pool import open_date, pool_fallback
+from scheduler.late_seating import Day, repriced
 from scheduler.model import Factory, Problem, Scenario, Township, Traveller
 from scheduler.plan import Bus, Plan, Stop
 from scheduler.policy import AssemblyPoint, PolicyRules

@@ -1,0 +1,188 @@
+"""After every date of a campaign is planned: who the day planner sent by fallback rides a bus with room on
+another date of their window (``fallback_to_free_seats``), or a new coach pooled across their dates
+(``fallback_to_new_coaches``); a published day's free seats go to whoever has no date yet
+(``offer_free_seats``). Every bus keeps the county's rules (``scheduler.free_seats``, ``scheduler.fallback_pool``),
+and each changed date is re-priced as a whole (``repriced``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from scheduler.areas import destination_areas
+from scheduler.coaches import Trip, trip_of
+from scheduler.dates import Booking, DateMarket
+from scheduler.fallback import recounted, subsidies
+from scheduler.fallback_pool import open_date, pool_fallback
+from scheduler.free_seats import seat_on
+from scheduler.model import Problem, Traveller
+from scheduler.plan import Bus, Fallback, Plan
+from scheduler.timetable import Timetable
+from scheduler.travel import TravelModel
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One date of the campaign: its planning problem (who leaves that day) and its plan."""
+
+    problem: Problem
+    plan: Plan
+    kept: bool = False  # a published day, kept as it was but for cancellations and free seats taken
+
+
+def repriced(plan: Plan, buses: tuple[Bus, ...], fallback: tuple[Fallback, ...], problem: Problem) -> Plan:
+    """``plan`` with these buses and fallback, and the subsidies of who is now on it; each fallback line with its
+    flow's size among who now leaves on the date (travellers move between dates after a day is planned)."""
+    on_plan = {t for b in buses for t in b.traveller_ids} | {f.traveller_id for f in fallback}
+    unplaced = {f.traveller_id for f in fallback if f.mode == "unplaced"}
+    people = replace(problem, travellers=tuple(t for t in problem.travellers if t.traveller_id in on_plan))
+    fallback = recounted(fallback, people.travellers, problem.rules)
+    return replace(plan, buses=buses, fallback=fallback, subsidies=subsidies(people, unplaced))
+
+
+def offer_free_seats(
+    plan: Plan,
+    timetable: Timetable,
+    bookings: Sequence[Booking],
+    seated: set[int],
+    coach_leaves: dict[str, list[dt.datetime]],
+) -> Plan:
+    """Seat unplanned bookings on a kept plan's free seats (``seat_on``). ``seated`` gains the bookings seated;
+    the tightest windows go first."""
+    day = plan.date
+    area_of = destination_areas(timetable.problem, timetable)
+    order = sorted(
+        (i for i, b in enumerate(bookings) if i not in seated and b.first <= day <= b.last),
+        key=lambda i: (bookings[i].last, -bookings[i].size, i),
+    )
+    buses = list(plan.buses)
+    for i in order:
+        if seat_on(buses, timetable, bookings[i], coach_leaves, area_of) is not None:
+            seated.add(i)
+    return repriced(plan, tuple(buses), plan.fallback, timetable.problem)
+
+
+def fallback_to_free_seats(
+    days: list[Day],
+    whole: Problem,
+    travel: TravelModel,
+    tables: dict[dt.date, Timetable],
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    deadline: float,
+) -> set[dt.date]:
+    """After every date is planned and its coaches named: a booking the day planner sent by fallback that a bus
+    with room on an open date of its window (its own first, then the nearest) can take, stopping at its boarding
+    place and its factory or adding them within the stop limits, rides it instead, where its fallback costs more
+    than its boarding adds to the bus.
+    ``days`` and ``date_of`` change in place; returns the dates changed. A gate's cap per date holds."""
+    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
+    area_of = destination_areas(whole, travel)
+    coach_leaves: dict[str, list[dt.datetime]] = defaultdict(list)
+    for day, n in index.items():
+        for bus in days[n].plan.buses:
+            coach_leaves[bus.coach_id].append(trip_of(tables[day], bus).leaves)
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
+    for i, day in date_of.items():
+        b = bookings[i]
+        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
+    waiting = [i for i in date_of if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
+    waiting.sort(key=lambda i: (bookings[i].last, -bookings[i].size, i))
+    changed: set[dt.date] = set()
+    for i in waiting:
+        if time.monotonic() > deadline:
+            break
+        b, old = bookings[i], date_of[i]
+        spare = b.size * b.fallback_cost
+        cap = market.gate_cap.get(b.factory_id)
+        for day in sorted(market.dates_of(b), key=lambda d: (abs((d - old).days), d)):
+            if day not in index:
+                continue
+            arrive = day + dt.timedelta(days=b.arrival_offset)
+            if day != old and cap is not None and arrivals[(b.factory_id, arrive)] + b.size > cap:
+                continue
+            buses = list(days[index[day]].plan.buses)
+            if seat_on(buses, tables[day], b, coach_leaves, area_of, add_stops=True, max_extra=spare) is None:
+                continue
+            _move_booking(days, index, b, old, day, buses, whole)
+            arrivals[(b.factory_id, old + dt.timedelta(days=b.arrival_offset))] -= b.size
+            arrivals[(b.factory_id, arrive)] += b.size
+            date_of[i] = day
+            changed |= {old, day}
+            break
+    return changed
+
+
+def fallback_to_new_coaches(
+    days: list[Day],
+    whole: Problem,
+    travel: TravelModel,
+    tables: dict[dt.date, Timetable],
+    bookings: Sequence[Booking],
+    date_of: dict[int, dt.date],
+    market: DateMarket,
+    kept_trips: Sequence[Trip],
+    deadline: float,
+) -> tuple[set[dt.date], int]:
+    """After free seats: the bookings still sent by fallback pooled onto new coaches across the open dates of
+    their windows (``fallback_pool``), each riding its coach's date. ``days`` and ``date_of`` change in place;
+    returns the dates changed and the coaches added."""
+    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
+    dates = {day: open_date(days[n].problem, days[n].plan, tables[day], travel) for day, n in index.items()}
+    trips = [*kept_trips, *(trip_of(dates[d.plan.date].timetable, b) for d in days if not d.kept
+                            for b in d.plan.buses)]  # fmt: skip
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
+    for i, day in date_of.items():
+        b = bookings[i]
+        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
+    waiting = [i for i in sorted(date_of) if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
+    made = pool_fallback(waiting, bookings, date_of, market, dates, trips, arrivals, deadline)
+    moved = {i: new.day for new in made for i in new.bookings}
+    leaving: dict[dt.date, set[str]] = defaultdict(set)
+    coming: dict[dt.date, list[Traveller]] = defaultdict(list)
+    by_id = {t.traveller_id: t for t in whole.travellers}
+    for i, day in moved.items():
+        if date_of[i] != day:
+            leaving[date_of[i]].update(bookings[i].traveller_ids)
+            coming[day].extend(by_id[t] for t in bookings[i].traveller_ids)
+    seated = {t for i in moved for t in bookings[i].traveller_ids}
+    changed = {date_of[i] for i in moved} | set(moved.values())
+    for day in changed:  # each date rebuilt once: who leaves on it, its new coaches, its fallback less them
+        was = days[index[day]]
+        riders = [t for t in was.problem.travellers if t.traveller_id not in leaving[day]] + coming[day]
+        problem = replace(was.problem, travellers=tuple(sorted(riders, key=lambda t: t.traveller_id)))
+        buses = list(was.plan.buses)
+        number = max((int(b.bus_id.rsplit("-", 1)[-1]) for b in buses), default=0)
+        for k, new in enumerate((new for new in made if new.day == day), start=number + 1):
+            buses.append(replace(new.bus, bus_id=f"{day:%m%d}-{k:03d}"))
+        fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in seated)
+        days[index[day]] = replace(was, problem=problem, plan=repriced(was.plan, tuple(buses), fallback, problem))
+    date_of.update(moved)
+    return changed, len(made)
+
+
+def _move_booking(
+    days: list[Day], index: dict[dt.date, int], b: Booking, old: dt.date, new: dt.date, buses: list[Bus],
+    whole: Problem,
+) -> None:  # fmt: skip
+    """``b`` off its fallback on ``old`` and onto ``buses`` (the new date's, with it aboard) on ``new``."""
+    ids = set(b.traveller_ids)
+    people = [t for t in whole.travellers if t.traveller_id in ids]
+    was = days[index[old]]
+    fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in ids)
+    if old == new:
+        days[index[old]] = replace(was, plan=repriced(was.plan, tuple(buses), fallback, was.problem))
+        return
+    problem = replace(was.problem, travellers=tuple(t for t in was.problem.travellers if t.traveller_id not in ids))
+    days[index[old]] = replace(was, problem=problem, plan=repriced(was.plan, was.plan.buses, fallback, problem))
+    now = days[index[new]]
+    riders = tuple(sorted((*now.problem.travellers, *people), key=lambda t: t.traveller_id))
+    problem = replace(now.problem, travellers=riders)
+    days[index[new]] = replace(now, problem=problem, plan=repriced(now.plan, tuple(buses), now.plan.fallback, problem))
