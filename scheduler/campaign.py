@@ -30,7 +30,13 @@ from scheduler.check import check_plan
 from scheduler.coaches import CoachAssignment, Trip, assign_coaches, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
 from scheduler.fallback import fallback_cost
-from scheduler.late_seating import Day, fallback_to_free_seats, fallback_to_new_coaches, offer_free_seats, repriced
+from scheduler.late_seating import (
+    Day,
+    fallback_to_free_seats,
+    fallback_to_new_coaches,
+    offer_free_seats,
+    repriced,
+)
 from scheduler.messages import Message
 from scheduler.model import BusType, Problem, Scenario, Traveller
 from scheduler.plan import Plan, Stop
@@ -297,9 +303,7 @@ def plan_campaign(
         reserve_s = LATE_SEATING_RESERVE * params.time_limit_s
         time_up = started + params.time_limit_s
         tables = {d.plan.date: Timetable(replace(whole, date=d.plan.date), travel) for d in days if not d.kept}
-        changed = fallback_to_free_seats(
-            days, whole, travel, tables, bookings, date_of, market, time_up - 0.8 * reserve_s
-        )
+        changed = fallback_to_free_seats(days, travel, tables, bookings, date_of, market, time_up - 0.8 * reserve_s)
         pool_started = time.monotonic()
         pooled, new_buses = fallback_to_new_coaches(
             days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.15 * reserve_s

@@ -97,9 +97,12 @@ def check_bus(timetable: Timetable, bus: Bus, area_of: dict[str, str] | None = N
     ``area_of``: the day's destination areas, if at hand."""
     found: list[Violation] = []
     areas = area_of if area_of is not None else destination_areas(timetable.problem, timetable)
-    people = {t.traveller_id: t for t in timetable.problem.travellers}
     _check_bus(
-        timetable, areas, people, bus, lambda kind, where, message: found.append(Violation(kind, where, message))
+        timetable,
+        areas,
+        timetable.people,
+        bus,
+        lambda kind, where, message: found.append(Violation(kind, where, message)),
     )
     return found
 

@@ -30,8 +30,11 @@ def seat_on(
     before its next trip (``coach_leaves``: coach_id -> when each of its trips leaves). Returns the grown bus, or
     None where no bus takes it."""
     fleet = {b.vehicle_type: b for b in timetable.problem.fleet}
+    area = area_of.get(booking.factory_id)
     best: tuple[float, int, Bus] | None = None
     for k, bus in enumerate(buses):
+        if area is None or area_of.get(bus.stops[-1].place_id) != area:
+            continue  # another destination area (``with_booking`` would say so, more slowly)
         grown = with_booking(timetable, fleet[bus.vehicle_type], bus, booking, area_of, add_stops)
         if grown is None or grown.cost - bus.cost >= min(max_extra, best[0] if best else max_extra):
             continue
@@ -57,11 +60,14 @@ def with_booking(
     add_stops: bool = False,
 ) -> Bus | None:
     """``bus`` also carrying ``booking`` from its boarding place to its factory, or None where it has no room or
-    no way to. Without ``add_stops`` the bus must stop at both already; with it, a missing boarding place is added
-    after one of its pickups and a missing gate of its area next to one of its gates, within the stop limits
-    (the cheapest way that keeps every rule). Every stop keeps its time or later (nobody told a time misses the
-    bus): the extra boarding pushes the stops after it later, and the bus must still keep every rule."""
-    if bus.seats - bus.load < booking.size or area_of.get(booking.factory_id) != bus.area:
+    no way to. ``area_of``: the date's destination areas (its plan's, factory -> area); the booking's factory must
+    be one of them, in the area of the bus's gates. Without ``add_stops`` the bus must stop at both already; with
+    it, a missing boarding place is added after one of its pickups and a missing gate of its area next to one of
+    its gates, within the stop limits (the cheapest way that keeps every rule). Every stop keeps its time or
+    later (nobody told a time misses the bus): the extra boarding pushes the stops after it later, and the bus
+    must still keep every rule."""
+    area = area_of.get(booking.factory_id)
+    if area is None or area != area_of.get(bus.stops[-1].place_id) or bus.seats - bus.load < booking.size:
         return None
     rules = timetable.rules
     kinds = ("pickup", "dropoff")

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from scheduler.areas import destination_areas
+from scheduler.areas import FactoryKm, cluster_factories, destination_areas
 from scheduler.coaches import Trip, trip_of
 from scheduler.dates import Booking, DateMarket
 from scheduler.fallback import recounted, subsidies
@@ -54,7 +54,9 @@ def offer_free_seats(
     """Seat unplanned bookings on a kept plan's free seats (``seat_on``). ``seated`` gains the bookings seated;
     the tightest windows go first."""
     day = plan.date
-    area_of = destination_areas(timetable.problem, timetable)
+    on_plan = {t for b in plan.buses for t in b.traveller_ids} | {f.traveller_id for f in plan.fallback}
+    riders = tuple(t for t in timetable.problem.travellers if t.traveller_id in on_plan)
+    area_of = destination_areas(replace(timetable.problem, travellers=riders), timetable)
     order = sorted(
         (i for i, b in enumerate(bookings) if i not in seated and b.first <= day <= b.last),
         key=lambda i: (bookings[i].last, -bookings[i].size, i),
@@ -68,7 +70,6 @@ def offer_free_seats(
 
 def fallback_to_free_seats(
     days: list[Day],
-    whole: Problem,
     travel: TravelModel,
     tables: dict[dt.date, Timetable],
     bookings: Sequence[Booking],
@@ -82,15 +83,11 @@ def fallback_to_free_seats(
     than its boarding adds to the bus.
     ``days`` and ``date_of`` change in place; returns the dates changed. A gate's cap per date holds."""
     index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    area_of = destination_areas(whole, travel)
+    gate_days = _GateDays(days, index, bookings, date_of, market, travel)
     coach_leaves: dict[str, list[dt.datetime]] = defaultdict(list)
     for day, n in index.items():
         for bus in days[n].plan.buses:
             coach_leaves[bus.coach_id].append(trip_of(tables[day], bus).leaves)
-    arrivals: Counter[tuple[str, dt.date]] = Counter()
-    for i, day in date_of.items():
-        b = bookings[i]
-        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
     off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
     waiting = [i for i in date_of if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
     waiting.sort(key=lambda i: (bookings[i].last, -bookings[i].size, i))
@@ -100,23 +97,77 @@ def fallback_to_free_seats(
             break
         b, old = bookings[i], date_of[i]
         spare = b.size * b.fallback_cost
-        cap = market.gate_cap.get(b.factory_id)
         for day in sorted(market.dates_of(b), key=lambda d: (abs((d - old).days), d)):
-            if day not in index:
-                continue
-            arrive = day + dt.timedelta(days=b.arrival_offset)
-            if day != old and cap is not None and arrivals[(b.factory_id, arrive)] + b.size > cap:
+            if day not in index or not gate_days.may_move(b, old, day):
                 continue
             buses = list(days[index[day]].plan.buses)
+            area_of = gate_days.areas[day]
             if seat_on(buses, tables[day], b, coach_leaves, area_of, add_stops=True, max_extra=spare) is None:
                 continue
-            _move_booking(days, index, b, old, day, buses, whole)
-            arrivals[(b.factory_id, old + dt.timedelta(days=b.arrival_offset))] -= b.size
-            arrivals[(b.factory_id, arrive)] += b.size
+            _move_booking(days, index, b, old, day, buses)
+            gate_days.move(b, old, day)
             date_of[i] = day
             changed |= {old, day}
             break
     return changed
+
+
+class _GateDays:
+    """What a booking moving between open dates must keep: its gate's cap on the day it arrives, and every
+    date's destination areas (the day checker clusters the date's gates again). It joins a date only where others
+    are bound for its gate already; where it leaves a date with nobody bound for its gate, that date's gates are
+    clustered again, and every bus of the date must still drop off in one area."""
+
+    def __init__(
+        self,
+        days: Sequence[Day],
+        index: dict[dt.date, int],
+        bookings: Sequence[Booking],
+        date_of: dict[int, dt.date],
+        market: DateMarket,
+        travel: TravelModel,
+    ) -> None:
+        self.days, self.index, self.market, self.travel = days, index, market, travel
+        self.bound_for = Counter((day, t.factory_id) for day, n in index.items() for t in days[n].problem.travellers)
+        self._known: dict[tuple[str, ...], dict[str, str]] = {}  # gates -> their areas
+        self._measured = FactoryKm(days[0].problem.factories, travel) if days else None
+        self.areas = {day: self._clustered(day) for day in index}  # each date's, as ``destination_areas`` has them
+        self.arrivals: Counter[tuple[str, dt.date]] = Counter()
+        for i, day in date_of.items():
+            b = bookings[i]
+            self.arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+
+    def may_move(self, b: Booking, old: dt.date, new: dt.date) -> bool:
+        if old == new:
+            return True
+        arrive = new + dt.timedelta(days=b.arrival_offset)
+        cap = self.market.gate_cap.get(b.factory_id)
+        if cap is not None and self.arrivals[(b.factory_id, arrive)] + b.size > cap:
+            return False
+        if self.bound_for[(new, b.factory_id)] <= 0:
+            return False
+        if self.bound_for[(old, b.factory_id)] > b.size:
+            return True
+        area_of = self._clustered(old, without=b.factory_id)
+        buses = self.days[self.index[old]].plan.buses
+        return all(len({area_of.get(s.place_id, s.place_id) for s in bus.stops if s.kind == "dropoff"}) == 1
+                   for bus in buses)  # fmt: skip
+
+    def move(self, b: Booking, old: dt.date, new: dt.date) -> None:
+        for day, sign in ((old, -1), (new, 1)):
+            self.arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += sign * b.size
+            was = self.bound_for[(day, b.factory_id)]
+            self.bound_for[(day, b.factory_id)] += sign * b.size
+            if (was > 0) != (self.bound_for[(day, b.factory_id)] > 0):  # the gate left the date, or came back
+                self.areas[day] = self._clustered(day)
+
+    def _clustered(self, day: dt.date, without: str = "") -> dict[str, str]:
+        problem = self.days[self.index[day]].problem
+        gates = tuple(sorted(f for (d, f), n in self.bound_for.items() if d == day and n > 0 and f != without))
+        if gates not in self._known:
+            factories = [problem.factory(f) for f in gates]
+            self._known[gates] = cluster_factories(factories, self.travel, problem.rules.area_radius_km, self._measured)
+        return self._known[gates]
 
 
 def fallback_to_new_coaches(
@@ -169,13 +220,12 @@ def fallback_to_new_coaches(
 
 
 def _move_booking(
-    days: list[Day], index: dict[dt.date, int], b: Booking, old: dt.date, new: dt.date, buses: list[Bus],
-    whole: Problem,
-) -> None:  # fmt: skip
+    days: list[Day], index: dict[dt.date, int], b: Booking, old: dt.date, new: dt.date, buses: list[Bus]
+) -> None:
     """``b`` off its fallback on ``old`` and onto ``buses`` (the new date's, with it aboard) on ``new``."""
     ids = set(b.traveller_ids)
-    people = [t for t in whole.travellers if t.traveller_id in ids]
     was = days[index[old]]
+    people = [t for t in was.problem.travellers if t.traveller_id in ids]
     fallback = tuple(f for f in was.plan.fallback if f.traveller_id not in ids)
     if old == new:
         days[index[old]] = replace(was, plan=repriced(was.plan, tuple(buses), fallback, was.problem))

@@ -119,6 +119,7 @@ class Timetable:
         self._places.update({p.point_id: p for p in self.rules.assembly_points})
         self._townships = {t.township_id: t for t in problem.townships}
         self._factories = {f.factory_id: f for f in problem.factories}
+        self.people = {t.traveller_id: t for t in problem.travellers}  # the day's travellers by id
         self._places.update(self._townships)
         self._places.update(self._factories)
         # A registered group rides together, so it arrives by its earliest member's report date; coaches
