@@ -33,6 +33,7 @@ from scheduler.fallback import fallback_cost
 from scheduler.late_seating import (
     Day,
     fallback_to_free_seats,
+    fallback_to_larger_coaches,
     fallback_to_new_coaches,
     offer_free_seats,
     repriced,
@@ -50,10 +51,10 @@ LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 # What a pooled coach's each stop past one pickup and one gate adds to its direct price, for choosing dates: the
 # county's townships and an area's gates lie tens of km apart on a trip of many hundreds.
 DETOUR_PER_STOP = 0.04
-# Share of the time limit kept, after the days, for seating fallback travellers on buses with room, forming new
-# coaches from the rest (``fallback_pool``) and checking the dates that changed again: the first 20% of it to
-# seat, the next 65% to pool.
-LATE_SEATING_RESERVE = 0.12
+# Share of the time limit kept, after the days, for seating fallback travellers on buses with room, on larger
+# coaches and on new coaches (``late_seating``), and checking the dates that changed again: the first 20% of it
+# to seat, the next 30% for larger coaches, the next 40% to pool.
+LATE_SEATING_RESERVE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,15 +299,19 @@ def plan_campaign(
     days, named = _with_coaches(days, [*trips, *kept_trips], scenario.fleet, kept_coach)
     changed: set[dt.date] = set()
     was_off = {f.traveller_id for d in days for f in d.plan.fallback}
-    new_buses, pool_s = 0, 0.0
+    new_buses, retyped_buses, pool_s = 0, 0, 0.0
     if params.late_seating:
         reserve_s = LATE_SEATING_RESERVE * params.time_limit_s
         time_up = started + params.time_limit_s
         tables = {d.plan.date: Timetable(replace(whole, date=d.plan.date), travel) for d in days if not d.kept}
         changed = fallback_to_free_seats(days, travel, tables, bookings, date_of, market, time_up - 0.8 * reserve_s)
+        larger, retyped_buses = fallback_to_larger_coaches(
+            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.5 * reserve_s
+        )
+        changed |= larger
         pool_started = time.monotonic()
         pooled, new_buses = fallback_to_new_coaches(
-            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.15 * reserve_s
+            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.1 * reserve_s
         )
         changed |= pooled
         pool_s = time.monotonic() - pool_started
@@ -320,7 +325,7 @@ def plan_campaign(
                                                                          "violations": len(found)}))  # fmt: skip
     if changed:  # trips timed again, and coaches named again where new coaches run
         trips = [trip_of(Timetable(d.problem, travel), b) for d in days if not d.kept for b in d.plan.buses]
-    if new_buses:
+    if new_buses or retyped_buses:
         days, named = _with_coaches(days, [*trips, *kept_trips], scenario.fleet, kept_coach)
     waiting = sum(bookings[i].size * (day - bookings[i].first).days for i, day in date_of.items())
     stats = {
@@ -335,6 +340,7 @@ def plan_campaign(
             1 for d in days if d.plan.date in changed for b in d.plan.buses for t in b.traveller_ids if t in was_off
         ),
         "coaches_from_fallback": new_buses,
+        "larger_coaches_for_fallback": retyped_buses,
         "coaches_from_fallback_s": round(pool_s, 2),
         "violations": sum(d.plan.stats.get("violations", 0) for d in days),
         "coaches_short": len(named.short),

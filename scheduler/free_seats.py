@@ -114,6 +114,13 @@ def with_booking(
     return best
 
 
+def retyped(timetable: Timetable, coach: BusType, bus: Bus) -> Bus:
+    """``bus`` driven by a coach of another type, over the same stops at the same times, priced; its coach is
+    to be named again (``coach_id`` blank)."""
+    other = replace(bus, vehicle_type=coach.vehicle_type, seats=coach.seats, coach_id="")
+    return _retimed(timetable, coach, other, list(bus.stops))
+
+
 def _retimed(timetable: Timetable, coach: BusType, bus: Bus, stops: list[Stop]) -> Bus:
     """``bus`` over ``stops``, each at its time or later, priced."""
     timed: list[Stop] = []

@@ -184,6 +184,31 @@ def test_parties_left_to_tickets_on_different_dates_are_pooled_onto_a_new_coach_
     assert after.wait_person_days == 8 * 2 + 8 * 1  # A waits two days, B one, C none
 
 
+def test_a_full_bus_of_a_small_coach_becomes_a_larger_one_to_seat_the_tickets_around_it() -> None:
+    """Day by day, 35 riders fill the 35-seat coach of their township and factory on DAY + 1, and four parties of
+    three free on DAY and DAY + 1, too few for a coach, go by ticket on DAY. Once every date is planned, the bus
+    is driven by the 53-seat coach instead and seats the parties too: their tickets cost more than the larger
+    coach adds."""
+    crowd = [person(n, 0, DONGGUAN, 1, 1) for n in range(35)]
+    parties = [person(100 + 3 * p + k, 0, DONGGUAN, 0, 1, f"G{p}") for p in range(4) for k in range(3)]
+    fleet = (BusType("c35", 35, 1, 1200.0, 4.2), BusType("c53", 53, 1, 1800.0, 5.5))
+    s = scenario(crowd + parties, fleet)
+    end = DAY + dt.timedelta(days=2)
+    day_by_day = CampaignParams(time_limit_s=2.0, workers=1, choose_dates=False, late_seating=False)
+    before = plan_campaign(s, DAY, end, day_by_day)
+    after = plan_campaign(s, DAY, end, replace(day_by_day, late_seating=True))
+    ids = {t.traveller_id for t in parties}
+    assert ids <= {f.traveller_id for f in before.days[0].plan.fallback}
+    assert [b.vehicle_type for b in before.days[1].plan.buses] == ["c35"]
+    assert_valid(s, after)
+    (bus,) = after.days[1].plan.buses
+    assert bus.vehicle_type == "c53" and bus.coach_id == "c53-001" and bus.load == 47
+    assert not any(d.plan.fallback for d in after.days)
+    assert after.stats["larger_coaches_for_fallback"] == 1
+    cost = [c.to_dict()["totals"]["total_cost"] for c in (before, after)]
+    assert cost[1] < cost[0]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_the_campaign_finds_the_best_dates_of_campaigns_small_enough_to_enumerate(seed: int) -> None:
     """Three or four parties of one flow over three dates: every assignment of parties to dates in their windows,

@@ -1,5 +1,5 @@
 """Seating a booking on a bus that runs anyway (``scheduler.free_seats``): within the bus's destination area,
-whatever the day planner named the bus after."""
+whatever the day planner named the bus after, and on a larger coach where the bus is full."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import DAY, FACTORIES, TOWNSHIPS, traveller, yudu_rules
 from scheduler.areas import destination_areas
 from scheduler.check import check_bus
 from scheduler.dates import Booking
-from scheduler.free_seats import with_booking
+from scheduler.free_seats import retyped, with_booking
 from scheduler.model import BusType, Problem
 from scheduler.plan import Bus
 from scheduler.solve import SolveParams, solve
@@ -46,3 +46,20 @@ def test_a_bus_named_after_a_part_of_its_area_takes_a_booking_bound_for_that_are
     grown = with_booking(timetable, COACH53, bus, booking(("L0", "L1"), DONGGUAN), area_of)
     assert grown is not None and grown.load == 32 and not check_bus(timetable, grown, area_of)
     assert with_booking(timetable, COACH53, bus, booking(("K0", "K1"), KUNSHAN), area_of, add_stops=True) is None
+
+
+def test_a_full_bus_driven_by_a_larger_coach_seats_a_booking_at_its_stops() -> None:
+    """A full 30-seat bus has no seat for a late pair; driven by a 53-seat coach (``retyped``) over the same
+    stops at the same times, it seats them, for the larger coach's price."""
+    small = BusType("c30", 30, 1, 1200.0, 4.2)
+    timetable, area_of, buses = day_with_late_pairs((small, COACH53))
+    (bus,) = buses
+    assert bus.vehicle_type == "c30" and bus.load == 30
+    pair = booking(("L0", "L1"), DONGGUAN)
+    assert with_booking(timetable, small, bus, pair, area_of) is None
+    larger = retyped(timetable, COACH53, bus)
+    assert larger.coach_id == "" and larger.stops == bus.stops and larger.cost > bus.cost
+    grown = with_booking(timetable, COACH53, larger, pair, area_of)
+    assert grown is not None and grown.seats == 53 and grown.load == 32
+    assert not check_bus(timetable, grown, area_of)
+    assert all(after.arrival_s >= before.arrival_s for after, before in zip(grown.stops, bus.stops, strict=True))
