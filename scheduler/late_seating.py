@@ -1,8 +1,9 @@
 """After every date of a campaign is planned: who the day planner sent by fallback rides a bus with room on
-another date of their window (``fallback_to_free_seats``), or a new coach pooled across their dates
-(``fallback_to_new_coaches``); a published day's free seats go to whoever has no date yet
-(``offer_free_seats``). Every bus keeps the county's rules (``scheduler.free_seats``, ``scheduler.fallback_pool``),
-and each changed date is re-priced as a whole (``repriced``).
+another date of their window (``fallback_to_free_seats``), a full bus driven by a larger coach instead
+(``fallback_to_larger_coaches``), or a new coach pooled across their dates (``fallback_to_new_coaches``); a
+published day's free seats go to whoever has no date yet (``offer_free_seats``). Every bus keeps the county's
+rules (``scheduler.free_seats``, ``scheduler.fallback_pool``), and each changed date is re-priced as a whole
+(``repriced``).
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from scheduler.clock import DAY_S
-from scheduler.model import BusType, Depot, Factory, Leg, Place, Problem, Township
+from scheduler.model import BusType, Depot, Factory, Leg, Place, Problem, Township, Traveller
 from scheduler.plan import Bus, Stop
 from scheduler.policy import AssemblyPoint
 from scheduler.travel import GeodesicTravel, TravelModel, is_symmetric
@@ -119,7 +120,6 @@ class Timetable:
         self._places.update({p.point_id: p for p in self.rules.assembly_points})
         self._townships = {t.township_id: t for t in problem.townships}
         self._factories = {f.factory_id: f for f in problem.factories}
-        self.people = {t.traveller_id: t for t in problem.travellers}  # the day's travellers by id
         self._places.update(self._townships)
         self._places.update(self._factories)
         # A registered group rides together, so it arrives by its earliest member's report date; coaches
@@ -134,6 +134,11 @@ class Timetable:
             t.traveller_id: min(group_by.get((t.group_id, t.township_id, t.factory_id), t.report_date), horizon)
             for t in problem.travellers
         }
+
+    @cached_property
+    def people(self) -> dict[str, Traveller]:
+        """The day's travellers by id."""
+        return {t.traveller_id: t for t in self.problem.travellers}
 
     # -------------------------------------------------------------- places and legs
     def place(self, place_id: str) -> Place:
