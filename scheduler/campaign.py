@@ -32,6 +32,7 @@ from scheduler.dates import Booking, CoachPrice, DateMarket, choose_dates
 from scheduler.fallback import fallback_cost
 from scheduler.late_seating import (
     Day,
+    LateSeating,
     fallback_to_free_seats,
     fallback_to_larger_coaches,
     fallback_to_new_coaches,
@@ -304,15 +305,12 @@ def plan_campaign(
         reserve_s = LATE_SEATING_RESERVE * params.time_limit_s
         time_up = started + params.time_limit_s
         tables = {d.plan.date: Timetable(replace(whole, date=d.plan.date), travel) for d in days if not d.kept}
-        changed = fallback_to_free_seats(days, travel, tables, bookings, date_of, market, time_up - 0.8 * reserve_s)
-        larger, retyped_buses = fallback_to_larger_coaches(
-            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.5 * reserve_s
-        )
+        late = LateSeating(days, whole, travel, tables, bookings, date_of, market, kept_trips)
+        changed = fallback_to_free_seats(late, time_up - 0.8 * reserve_s)
+        larger, retyped_buses = fallback_to_larger_coaches(late, time_up - 0.5 * reserve_s)
         changed |= larger
         pool_started = time.monotonic()
-        pooled, new_buses = fallback_to_new_coaches(
-            days, whole, travel, tables, bookings, date_of, market, kept_trips, time_up - 0.1 * reserve_s
-        )
+        pooled, new_buses = fallback_to_new_coaches(late, time_up - 0.1 * reserve_s)
         changed |= pooled
         pool_s = time.monotonic() - pool_started
     for n, planned in enumerate(days):  # each changed date is checked again as a whole

@@ -45,6 +45,35 @@ def repriced(plan: Plan, buses: tuple[Bus, ...], fallback: tuple[Fallback, ...],
     return replace(plan, buses=buses, fallback=fallback, subsidies=subsidies(people, unplaced))
 
 
+@dataclass
+class LateSeating:
+    """The campaign once every date is planned, as its late steps change it in place: the days (published ones
+    too), each open date's timetable, the bookings with the date of each, the date market and the published
+    days' trips."""
+
+    days: list[Day]
+    whole: Problem
+    travel: TravelModel
+    tables: dict[dt.date, Timetable]
+    bookings: Sequence[Booking]
+    date_of: dict[int, dt.date]
+    market: DateMarket
+    kept_trips: Sequence[Trip]
+
+    def open_index(self) -> dict[dt.date, int]:
+        """Each open (unpublished) date's place in ``days``."""
+        return {d.plan.date: n for n, d in enumerate(self.days) if not d.kept}
+
+    def on_fallback(self) -> list[int]:
+        """The bookings of open dates whose travellers all go by township transport or ticket, in order."""
+        index = self.open_index()
+        off = {f.traveller_id for d in self.days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
+        return [
+            i for i in sorted(self.date_of)
+            if self.date_of[i] in index and set(self.bookings[i].traveller_ids) <= off
+        ]  # fmt: skip
+
+
 def offer_free_seats(
     plan: Plan,
     timetable: Timetable,
@@ -69,29 +98,20 @@ def offer_free_seats(
     return repriced(plan, tuple(buses), plan.fallback, timetable.problem)
 
 
-def fallback_to_free_seats(
-    days: list[Day],
-    travel: TravelModel,
-    tables: dict[dt.date, Timetable],
-    bookings: Sequence[Booking],
-    date_of: dict[int, dt.date],
-    market: DateMarket,
-    deadline: float,
-) -> set[dt.date]:
+def fallback_to_free_seats(late: LateSeating, deadline: float) -> set[dt.date]:
     """After every date is planned and its coaches named: a booking the day planner sent by fallback that a bus
     with room on an open date of its window (its own first, then the nearest) can take, stopping at its boarding
     place and its factory or adding them within the stop limits, rides it instead, where its fallback costs more
     than its boarding adds to the bus.
-    ``days`` and ``date_of`` change in place; returns the dates changed. A gate's cap per date holds."""
-    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    gate_days = _GateDays(days, index, bookings, date_of, market, travel)
+    Returns the dates changed. A gate's cap per date holds."""
+    days, tables, bookings, date_of, market = late.days, late.tables, late.bookings, late.date_of, late.market
+    index = late.open_index()
+    gate_days = _GateDays(late, index)
     coach_leaves: dict[str, list[dt.datetime]] = defaultdict(list)
     for day, n in index.items():
         for bus in days[n].plan.buses:
             coach_leaves[bus.coach_id].append(trip_of(tables[day], bus).leaves)
-    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
-    waiting = [i for i in date_of if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
-    waiting.sort(key=lambda i: (bookings[i].last, -bookings[i].size, i))
+    waiting = sorted(late.on_fallback(), key=lambda i: (bookings[i].last, -bookings[i].size, i))
     changed: set[dt.date] = set()
     for i in waiting:
         if time.monotonic() > deadline:
@@ -113,17 +133,7 @@ def fallback_to_free_seats(
     return changed
 
 
-def fallback_to_larger_coaches(
-    days: list[Day],
-    whole: Problem,
-    travel: TravelModel,
-    tables: dict[dt.date, Timetable],
-    bookings: Sequence[Booking],
-    date_of: dict[int, dt.date],
-    market: DateMarket,
-    kept_trips: Sequence[Trip],
-    deadline: float,
-) -> tuple[set[dt.date], int]:
+def fallback_to_larger_coaches(late: LateSeating, deadline: float) -> tuple[set[dt.date], int]:
     """After free seats: a full bus driven by a larger coach instead, where the fallback bookings it then seats
     (of any open date of their window, at its stops or at a stop added within the limits) cost more than the
     larger coach and their boarding add. Full buses of a smaller coach are what pooled remnants fill on a date;
@@ -131,16 +141,16 @@ def fallback_to_larger_coaches(
     (a 35-seat coach to Dongguan made a 53-seat one: about 100 CNY a seat more against a 220 CNY ticket).
 
     A coach of the larger type must be free over the whole trip (no more of the type on the road at any moment
-    of it than the contract has: the coaches are named again afterwards). ``days`` and ``date_of`` change in
-    place; returns the dates changed and how many buses changed coach."""
-    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    gate_days = _GateDays(days, index, bookings, date_of, market, travel)
-    fleet = sorted((b for b in whole.fleet if b.count > 0), key=lambda b: b.seats)
+    of it than the contract has: the coaches are named again afterwards). Returns the dates changed and how many
+    buses changed coach."""
+    days, tables, bookings, date_of, market = late.days, late.tables, late.bookings, late.date_of, late.market
+    index = late.open_index()
+    gate_days = _GateDays(late, index)
+    fleet = sorted((b for b in late.whole.fleet if b.count > 0), key=lambda b: b.seats)
     on_road: dict[str, list[Trip]] = defaultdict(list)
-    for trip in [*kept_trips, *(trip_of(tables[day], b) for day, n in index.items() for b in days[n].plan.buses)]:
+    for trip in [*late.kept_trips, *(trip_of(tables[d], b) for d, n in index.items() for b in days[n].plan.buses)]:
         on_road[trip.vehicle_type].append(trip)
-    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
-    waiting = {i for i in date_of if date_of[i] in index and set(bookings[i].traveller_ids) <= off}
+    waiting = set(late.on_fallback())
     open_dates = {i: frozenset(market.dates_of(bookings[i])) for i in waiting}
     changed: set[dt.date] = set()
     retyped_buses = 0
@@ -240,24 +250,14 @@ class _GateDays:
     are bound for its gate already; where it leaves a date with nobody bound for its gate, that date's gates are
     clustered again, and every bus of the date must still drop off in one area."""
 
-    def __init__(
-        self,
-        days: Sequence[Day],
-        index: dict[dt.date, int],
-        bookings: Sequence[Booking],
-        date_of: dict[int, dt.date],
-        market: DateMarket,
-        travel: TravelModel,
-    ) -> None:
-        self.days, self.index, self.market, self.travel = days, index, market, travel
+    def __init__(self, late: LateSeating, index: dict[dt.date, int]) -> None:
+        days = late.days
+        self.days, self.index, self.market, self.travel = days, index, late.market, late.travel
         self.bound_for = Counter((day, t.factory_id) for day, n in index.items() for t in days[n].problem.travellers)
         self._known: dict[tuple[str, ...], dict[str, str]] = {}  # gates -> their areas
-        self._measured = FactoryKm(days[0].problem.factories, travel) if days else None
+        self._measured = FactoryKm(late.whole.factories, late.travel)
         self.areas = {day: self._clustered(day) for day in index}  # each date's, as ``destination_areas`` has them
-        self.arrivals: Counter[tuple[str, dt.date]] = Counter()
-        for i, day in date_of.items():
-            b = bookings[i]
-            self.arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+        self.arrivals = _arrivals(late.bookings, late.date_of)
 
     def may_move(self, b: Booking, old: dt.date, new: dt.date) -> bool:
         if old == new:
@@ -292,35 +292,21 @@ class _GateDays:
         return self._known[gates]
 
 
-def fallback_to_new_coaches(
-    days: list[Day],
-    whole: Problem,
-    travel: TravelModel,
-    tables: dict[dt.date, Timetable],
-    bookings: Sequence[Booking],
-    date_of: dict[int, dt.date],
-    market: DateMarket,
-    kept_trips: Sequence[Trip],
-    deadline: float,
-) -> tuple[set[dt.date], int]:
+def fallback_to_new_coaches(late: LateSeating, deadline: float) -> tuple[set[dt.date], int]:
     """After free seats: the bookings still sent by fallback pooled onto new coaches across the open dates of
-    their windows (``fallback_pool``), each riding its coach's date. ``days`` and ``date_of`` change in place;
-    returns the dates changed and the coaches added."""
-    index = {d.plan.date: n for n, d in enumerate(days) if not d.kept}
-    dates = {day: open_date(days[n].problem, days[n].plan, tables[day], travel) for day, n in index.items()}
-    trips = [*kept_trips, *(trip_of(dates[d.plan.date].timetable, b) for d in days if not d.kept
-                            for b in d.plan.buses)]  # fmt: skip
-    arrivals: Counter[tuple[str, dt.date]] = Counter()
-    for i, day in date_of.items():
-        b = bookings[i]
-        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
-    off = {f.traveller_id for d in days if not d.kept for f in d.plan.fallback if f.mode != "unplaced"}
-    waiting = [i for i in sorted(date_of) if date_of[i] in index and set(bookings[i].traveller_ids) <= off]
-    made = pool_fallback(waiting, bookings, date_of, market, dates, trips, arrivals, deadline)
+    their windows (``fallback_pool``), each riding its coach's date. Returns the dates changed and the coaches
+    added."""
+    days, bookings, date_of = late.days, late.bookings, late.date_of
+    index = late.open_index()
+    dates = {day: open_date(days[n].problem, days[n].plan, late.tables[day], late.travel) for day, n in index.items()}
+    trips = [*late.kept_trips, *(trip_of(dates[d.plan.date].timetable, b) for d in days if not d.kept
+                                 for b in d.plan.buses)]  # fmt: skip
+    arrivals = _arrivals(bookings, date_of)
+    made = pool_fallback(late.on_fallback(), bookings, date_of, late.market, dates, trips, arrivals, deadline)
     moved = {i: new.day for new in made for i in new.bookings}
     leaving: dict[dt.date, set[str]] = defaultdict(set)
     coming: dict[dt.date, list[Traveller]] = defaultdict(list)
-    by_id = {t.traveller_id: t for t in whole.travellers}
+    by_id = {t.traveller_id: t for t in late.whole.travellers}
     for i, day in moved.items():
         if date_of[i] != day:
             leaving[date_of[i]].update(bookings[i].traveller_ids)
@@ -339,6 +325,15 @@ def fallback_to_new_coaches(
         days[index[day]] = replace(was, problem=problem, plan=repriced(was.plan, tuple(buses), fallback, problem))
     date_of.update(moved)
     return changed, len(made)
+
+
+def _arrivals(bookings: Sequence[Booking], date_of: dict[int, dt.date]) -> Counter[tuple[str, dt.date]]:
+    """How many each gate receives on each date."""
+    arrivals: Counter[tuple[str, dt.date]] = Counter()
+    for i, day in date_of.items():
+        b = bookings[i]
+        arrivals[(b.factory_id, day + dt.timedelta(days=b.arrival_offset))] += b.size
+    return arrivals
 
 
 def _move_booking(
