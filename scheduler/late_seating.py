@@ -182,7 +182,7 @@ def fallback_to_larger_coaches(late: LateSeating, deadline: float) -> tuple[set[
         # Bookings at the bus's stops first, then the dearest fallback.
         near.sort(key=lambda i: (bookings[i].lane not in lanes or bookings[i].factory_id not in gates,
                                  -bookings[i].size * bookings[i].fallback_cost, i))  # fmt: skip
-        best: tuple[float, Bus, list[int]] | None = None
+        best: tuple[float, Bus, list[int], Trip] | None = None
         for coach in (c for c in fleet if c.seats > bus.seats and c.available_on(day)):
             grown, seated = retyped(timetable, coach, bus), []
             saving = bus.cost - grown.cost
@@ -198,15 +198,14 @@ def fallback_to_larger_coaches(late: LateSeating, deadline: float) -> tuple[set[
                     gate_days.move(b, date_of[i], day)  # so that the next booking sees it moved
             for i in seated:  # undone: the best coach's are moved below
                 gate_days.move(bookings[i], day, date_of[i])
-            if seated and saving > 0 and (best is None or saving > best[0]):
-                best = (saving, grown, seated)
+            if not seated or saving <= 0 or (best is not None and saving <= best[0]):
+                continue
+            trip = trip_of(timetable, grown)
+            if _busiest(on_road[coach.vehicle_type], trip) < coach.count:
+                best = (saving, grown, seated, trip)
         if best is None:
             continue
-        _, grown, seated = best
-        trip = trip_of(timetable, grown)
-        contract = next(c.count for c in fleet if c.vehicle_type == grown.vehicle_type)
-        if _busiest(on_road[grown.vehicle_type], trip) >= contract:
-            continue
+        _, grown, seated, trip = best
         on_road[bus.vehicle_type] = [t for t in on_road[bus.vehicle_type] if t.bus_id != bus.bus_id]
         on_road[grown.vehicle_type].append(trip)
         buses = list(days[n].plan.buses)

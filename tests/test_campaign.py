@@ -209,6 +209,22 @@ def test_a_full_bus_of_a_small_coach_becomes_a_larger_one_to_seat_the_tickets_ar
     assert cost[1] < cost[0]
 
 
+def test_a_larger_coach_is_taken_only_where_one_is_free_for_the_whole_trip() -> None:
+    """As above, but the county's one 53-seat coach drives a full load from another township that day: the
+    35-seat bus stays as it is and the parties keep their tickets."""
+    crowd = [person(n, 0, DONGGUAN, 1, 1) for n in range(35)]
+    full = [person(200 + n, 1, DONGGUAN, 1, 1) for n in range(53)]
+    parties = [person(100 + 3 * p + k, 0, DONGGUAN, 0, 1, f"G{p}") for p in range(4) for k in range(3)]
+    fleet = (BusType("c35", 35, 1, 1200.0, 4.2), BusType("c53", 53, 1, 1800.0, 5.5))
+    s = scenario(crowd + full + parties, fleet)
+    params = CampaignParams(time_limit_s=2.0, workers=1, choose_dates=False)
+    campaign = plan_campaign(s, DAY, DAY + dt.timedelta(days=2), params)
+    assert_valid(s, campaign)
+    assert sorted(b.vehicle_type for b in campaign.days[1].plan.buses) == ["c35", "c53"]
+    assert campaign.stats["larger_coaches_for_fallback"] == 0
+    assert {t.traveller_id for t in parties} <= {f.traveller_id for d in campaign.days for f in d.plan.fallback}
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_the_campaign_finds_the_best_dates_of_campaigns_small_enough_to_enumerate(seed: int) -> None:
     """Three or four parties of one flow over three dates: every assignment of parties to dates in their windows,
