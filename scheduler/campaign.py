@@ -10,8 +10,9 @@ The pipeline:
    under contract for the date (``available_from``/``available_until``) and not still on the road from an
    earlier trip;
 4. coaches named over the whole campaign (``assign_coaches``), never one on two trips at once;
-5. the late steps (``scheduler.late_seating``): who the days sent by fallback onto buses with room or new coaches
-   pooled across their dates; on re-planning, a published day's free seats first.
+5. the late steps (``scheduler.late_seating``): who the days sent by fallback onto buses with room, onto full
+   buses driven by larger coaches, or onto new coaches pooled across their dates; on re-planning, a published
+   day's free seats first.
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def plan_campaign(
                           planned.plan.date, len(found), found[0])  # fmt: skip
             days[n] = replace(planned, plan=replace(planned.plan, stats={**planned.plan.stats,
                                                                          "violations": len(found)}))  # fmt: skip
-    if changed:  # trips timed again, and coaches named again where new coaches run
+    if changed:  # trips timed again, and coaches named again where new coaches run or buses changed coach
         trips = [trip_of(Timetable(d.problem, travel), b) for d in days if not d.kept for b in d.plan.buses]
     if new_buses or retyped_buses:
         days, named = _with_coaches(days, [*trips, *kept_trips], scenario.fleet, kept_coach)
