@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -67,6 +67,11 @@ def cluster_factories(
         for i in members:
             names[ordered[i].factory_id] = name
     return names
+
+
+def each_in_one_area(bus_gates: Iterable[Collection[str]], area_of: dict[str, str]) -> bool:
+    """Whether every bus's gates lie in one area of ``area_of`` (a gate not in it counts as an area of its own)."""
+    return all(len({area_of.get(f, f) for f in gates}) <= 1 for gates in bus_gates)
 
 
 def split_factories(factories: Sequence[Factory], weights: dict[str, int], max_weight: int) -> list[list[Factory]]:

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scheduler.areas import FactoryKm, cluster_factories, destination_areas
+from scheduler.areas import FactoryKm, cluster_factories, destination_areas, each_in_one_area
 from scheduler.check import check_bus
 from scheduler.coaches import Trip, trip_of
 from scheduler.dates import Booking, CoachPrice, DateMarket, Flow
@@ -440,7 +440,7 @@ def _areas_without(
             continue
         table = on.timetable
         area_of = cluster_factories([table.factory(f) for f in still], table, table.rules.area_radius_km, measured)
-        if any(len({area_of[f] for f in gates}) > 1 for gates in on.bus_gates):
+        if not each_in_one_area(on.bus_gates, area_of):
             return None
         out[old] = area_of
     return out

@@ -30,11 +30,10 @@ def seat_on(
     before its next trip (``coach_leaves``: coach_id -> when each of its trips leaves). Returns the grown bus, or
     None where no bus takes it."""
     fleet = {b.vehicle_type: b for b in timetable.problem.fleet}
-    area = area_of.get(booking.factory_id)
     best: tuple[float, int, Bus] | None = None
     for k, bus in enumerate(buses):
-        if area is None or area_of.get(bus.stops[-1].place_id) != area:
-            continue  # another destination area (``with_booking`` would say so, more slowly)
+        if not in_area_of(bus, booking, area_of):
+            continue  # ``with_booking`` would say so, more slowly
         grown = with_booking(timetable, fleet[bus.vehicle_type], bus, booking, area_of, add_stops)
         if grown is None or grown.cost - bus.cost >= min(max_extra, best[0] if best else max_extra):
             continue
@@ -49,6 +48,13 @@ def seat_on(
         return None
     buses[best[1]] = best[2]
     return best[2]
+
+
+def in_area_of(bus: Bus, booking: Booking, area_of: dict[str, str]) -> bool:
+    """Whether ``booking`` is bound for the destination area of ``bus``'s gates (``area_of``: the date's areas,
+    factory -> area; a factory not among them is in none)."""
+    area = area_of.get(booking.factory_id)
+    return area is not None and area == area_of.get(bus.stops[-1].place_id)
 
 
 def with_booking(
@@ -66,8 +72,7 @@ def with_booking(
     its gates, within the stop limits (the cheapest way that keeps every rule). Every stop keeps its time or
     later (nobody told a time misses the bus): the extra boarding pushes the stops after it later, and the bus
     must still keep every rule."""
-    area = area_of.get(booking.factory_id)
-    if area is None or area != area_of.get(bus.stops[-1].place_id) or bus.seats - bus.load < booking.size:
+    if not in_area_of(bus, booking, area_of) or bus.seats - bus.load < booking.size:
         return None
     rules = timetable.rules
     kinds = ("pickup", "dropoff")

@@ -14,12 +14,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from scheduler.areas import FactoryKm, cluster_factories, destination_areas
+from scheduler.areas import FactoryKm, cluster_factories, destination_areas, each_in_one_area
 from scheduler.coaches import Trip, trip_of
 from scheduler.dates import Booking, DateMarket
 from scheduler.fallback import recounted, subsidies
 from scheduler.fallback_pool import open_date, pool_fallback
-from scheduler.free_seats import retyped, seat_on, with_booking
+from scheduler.free_seats import in_area_of, retyped, seat_on, with_booking
 from scheduler.model import Problem, Traveller
 from scheduler.plan import Bus, Fallback, Plan
 from scheduler.timetable import Timetable
@@ -173,7 +173,7 @@ def fallback_to_larger_coaches(late: LateSeating, deadline: float) -> tuple[set[
         area_of = gate_days.areas[day]
         near = [
             i for i in waiting
-            if day in open_dates[i] and area_of.get(bookings[i].factory_id) == area_of[bus.stops[-1].place_id]
+            if day in open_dates[i] and in_area_of(bus, bookings[i], area_of)
             and (bookings[i].lane in lanes or len(lanes) < market.max_pickups)
             and (bookings[i].factory_id in gates or len(gates) < market.max_gates)
         ]  # fmt: skip
@@ -269,10 +269,9 @@ class _GateDays:
             return False
         if self.bound_for[(old, b.factory_id)] > b.size:
             return True
-        area_of = self._clustered(old, without=b.factory_id)
         buses = self.days[self.index[old]].plan.buses
-        return all(len({area_of.get(s.place_id, s.place_id) for s in bus.stops if s.kind == "dropoff"}) == 1
-                   for bus in buses)  # fmt: skip
+        gates = [{s.place_id for s in bus.stops if s.kind == "dropoff"} for bus in buses]
+        return each_in_one_area(gates, self._clustered(old, without=b.factory_id))
 
     def move(self, b: Booking, old: dt.date, new: dt.date) -> None:
         for day, sign in ((old, -1), (new, 1)):
